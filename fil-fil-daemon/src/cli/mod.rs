@@ -1,0 +1,29 @@
+//! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// fil-fil: fast, Lotus-identical Filecoin chain snapshots.
+#[derive(Debug, Parser)]
+#[command(name = "fil-fil", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+/// Entry point used by the binary; sets up tracing (honouring `RUST_LOG`) and runs the command.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {}
+}
