@@ -2,10 +2,13 @@
 //! needs in a reference-counted in-memory store, and writes snapshots whose bytes
 //! equal `lotus chain export` for the same head and depth.
 //!
-//! Layers, lowest first (a module only imports modules above it in this list):
+//! Layers, lowest first (a module only imports modules before it in this list):
 //! `ipld` (CIDs, hashing, CBOR link scanning) → `car` (file formats) → `dag`
 //! (refcounted store) → `chain` (headers, tipsets, window rules) → `snapshot`
 //! (export/import) and `commp` (piece commitments) → `lotus` (RPC types/client)
 //! → `devnet` → `daemon` → `api` → `cli`.
 
+pub mod car;
+pub mod chain;
 pub mod cli;
+pub mod ipld;

@@ -1,0 +1,185 @@
+//! DAG-CBOR link scanning with the exact semantics of cbor-gen's `ScanForLinks`,
+//! which Lotus uses to walk state during `chain export`: one top-level item is
+//! visited, tag 42 byte strings (0x00 ‖ CID) are reported in document order, other
+//! tags are stepped through, indefinite lengths and non-minimal headers are errors.
+
+use cid::Cid;
+
+/// cbor-gen refuses CIDs longer than this inside tag 42.
+const MAX_CID_LEN: u64 = 100;
+
+/// Why a block could not be scanned for links.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CborScanError {
+    /// The input ended inside an item.
+    #[error("truncated CBOR at byte {offset}")]
+    Truncated {
+        /// Byte offset where more input was needed.
+        offset: usize,
+    },
+    /// A header used a reserved or indefinite-length encoding.
+    #[error("unsupported CBOR header byte {byte:#04x} at byte {offset}")]
+    BadHeader {
+        /// Offending initial byte.
+        byte: u8,
+        /// Its offset.
+        offset: usize,
+    },
+    /// A length or value was not minimally encoded.
+    #[error("non-canonical CBOR integer at byte {offset}")]
+    NotCanonical {
+        /// Offset of the header.
+        offset: usize,
+    },
+    /// Tag 42 not followed by a valid `0x00 ‖ CID` byte string.
+    #[error("invalid CID link at byte {offset}: {reason}")]
+    BadLink {
+        /// Offset of the tag's content.
+        offset: usize,
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: u64) -> Result<&'a [u8], CborScanError> {
+        let truncated = CborScanError::Truncated { offset: self.pos };
+        let n = usize::try_from(n).map_err(|_| truncated.clone())?;
+        let end = self.pos.checked_add(n).ok_or(truncated.clone())?;
+        let out = self.data.get(self.pos..end).ok_or(truncated)?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    /// Reads a header: (major type, argument).
+    fn header(&mut self) -> Result<(u8, u64), CborScanError> {
+        let at = self.pos;
+        let first = self.take(1)?[0];
+        let major = first >> 5;
+        let low = first & 0x1f;
+        let (value, min) = match low {
+            0..=23 => return Ok((major, u64::from(low))),
+            24 => (u64::from(self.take(1)?[0]), 24),
+            25 => (u64::from(u16::from_be_bytes(self.array::<2>()?)), 0x100),
+            26 => (u64::from(u32::from_be_bytes(self.array::<4>()?)), 0x1_0000),
+            27 => (u64::from_be_bytes(self.array::<8>()?), 0x1_0000_0000),
+            _ => return Err(CborScanError::BadHeader { byte: first, offset: at }),
+        };
+        // Floats (major 7) carry raw bits, not lengths; cbor-gen only checks ints.
+        if major != 7 && value < min {
+            return Err(CborScanError::NotCanonical { offset: at });
+        }
+        Ok((major, value))
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], CborScanError> {
+        let bytes = self.take(N as u64)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+}
+
+/// Calls `on_link` for every CID linked from the first CBOR item of `data`, in
+/// document order (the order Lotus's pre-order export walk visits them).
+pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborScanError> {
+    let mut r = Reader { data, pos: 0 };
+    let mut remaining: u64 = 1;
+    while remaining > 0 {
+        remaining -= 1;
+        let (major, arg) = r.header()?;
+        match major {
+            0 | 1 | 7 => {}
+            2 | 3 => {
+                r.take(arg)?;
+            }
+            6 if arg == 42 => {
+                let at = r.pos;
+                let (inner, len) = r.header()?;
+                if inner != 2 {
+                    return Err(bad_link(at, "tag 42 content is not a byte string"));
+                }
+                if len > MAX_CID_LEN {
+                    return Err(bad_link(at, "CID longer than 100 bytes"));
+                }
+                let bytes = r.take(len)?;
+                let cid = match bytes.split_first() {
+                    Some((0, cid_bytes)) => Cid::try_from(cid_bytes)
+                        .map_err(|_| bad_link(at, "bytes are not a CID"))?,
+                    _ => return Err(bad_link(at, "missing 0x00 multibase prefix")),
+                };
+                on_link(cid);
+            }
+            6 => remaining += 1,
+            4 => remaining = remaining.saturating_add(arg),
+            5 => remaining = remaining.saturating_add(arg.saturating_mul(2)),
+            _ => unreachable!("major type is 3 bits"),
+        }
+    }
+    Ok(())
+}
+
+fn bad_link(offset: usize, reason: &'static str) -> CborScanError {
+    CborScanError::BadLink { offset, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipld::block_cid;
+
+    fn link_bytes(cid: &Cid) -> Vec<u8> {
+        let raw = cid.to_bytes();
+        let mut out = vec![0xd8, 0x2a, 0x58, (raw.len() + 1) as u8, 0x00];
+        out.extend_from_slice(&raw);
+        out
+    }
+
+    #[test]
+    fn finds_links_in_order_and_skips_other_tags() {
+        let a = block_cid(b"a");
+        let b = block_cid(b"b");
+        let mut doc = vec![0x83];
+        doc.extend(link_bytes(&a));
+        doc.extend([0xc2, 0x41, 0x05]); // tag 2 bignum
+        doc.push(0xa1);
+        doc.extend([0x61, b'k']);
+        doc.extend(link_bytes(&b));
+        let mut seen = vec![];
+        scan_links(&doc, |c| seen.push(c)).expect("scan");
+        assert_eq!(seen, vec![a, b]);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(
+            scan_links(&[0x82, 0x01], |_| {}),
+            Err(CborScanError::Truncated { offset: 2 })
+        );
+        assert_eq!(
+            scan_links(&[0x9f], |_| {}),
+            Err(CborScanError::BadHeader { byte: 0x9f, offset: 0 })
+        );
+        assert_eq!(
+            scan_links(&[0x18, 0x05], |_| {}),
+            Err(CborScanError::NotCanonical { offset: 0 })
+        );
+        assert!(matches!(
+            scan_links(&[0xd8, 0x2a, 0x41, 0x01], |_| {}),
+            Err(CborScanError::BadLink { .. })
+        ));
+    }
+
+    #[test]
+    fn huge_lengths_do_not_overflow() {
+        let doc = [0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert!(scan_links(&doc, |_| {}).is_err());
+        let doc = [0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert!(scan_links(&doc, |_| {}).is_err());
+    }
+}
