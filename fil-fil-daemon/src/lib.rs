@@ -11,5 +11,6 @@
 pub mod car;
 pub mod chain;
 pub mod cli;
+pub mod daemon;
 pub mod ipld;
 pub mod lotus;
