@@ -8,6 +8,7 @@
 //! (export/import) and `commp` (piece commitments) → `lotus` (RPC types/client)
 //! → `devnet` → `daemon` → `api` → `cli`.
 
+pub mod api;
 pub mod car;
 pub mod chain;
 pub mod cli;

@@ -3,6 +3,8 @@
 //! snapshot epochs, checkpoints to the repo and serves snapshots to the API.
 
 pub mod config;
+pub mod control;
+pub mod follower;
 pub mod metrics;
 pub mod node;
 pub mod repo;
