@@ -11,4 +11,6 @@
 pub mod car;
 pub mod chain;
 pub mod cli;
+pub mod commp;
 pub mod ipld;
+pub mod parts;

@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod commp;
+pub mod snapshot;
+
 /// fil-fil: fast, Lotus-identical Filecoin chain snapshots.
 #[derive(Debug, Parser)]
 #[command(name = "fil-fil", version, about, long_about = None)]
@@ -13,7 +16,13 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Compute piece commitments (PieceCID v1 and v2) of files.
+    Commp(commp::CommpArgs),
+    /// Work with chain snapshot files.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+}
 
 /// Entry point used by the binary; sets up tracing (honouring `RUST_LOG`) and runs the command.
 pub fn main() -> ExitCode {
@@ -25,5 +34,15 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Commp(args) => commp::run(args),
+        Command::Snapshot(cmd) => snapshot::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
