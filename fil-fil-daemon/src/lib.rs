@@ -11,5 +11,7 @@
 pub mod car;
 pub mod chain;
 pub mod cli;
+pub mod commp;
 pub mod ipld;
 pub mod lotus;
+pub mod parts;
