@@ -1,7 +1,7 @@
 //! Streaming CARv1 reader and writer. The reader tracks byte offsets so every error
 //! says where the stream went wrong, and verifies each block against its CID.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use cid::Cid;
 

@@ -9,7 +9,7 @@ use cid::Cid;
 const MAX_CID_LEN: u64 = 100;
 
 /// Why a block could not be scanned for links.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CborScanError {
     /// The input ended inside an item.
     #[error("truncated CBOR at byte {offset}")]
