@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use cid::Cid;
-use futures::{StreamExt, TryStreamExt};
+use futures::stream::FuturesOrdered;
+use futures::StreamExt;
 
 use super::edges::{push_edges, push_root};
 use super::error::LinkError;
@@ -59,6 +60,21 @@ fn check_kind(cid: &Cid, held: LinkKind, requested: LinkKind) -> Result<(), Link
             requested,
         })
     }
+}
+
+async fn fetch_batch<'a>(
+    source: &'a dyn BlockSource,
+    chunk: &'a [Cid],
+) -> Result<(&'a [Cid], Vec<Option<Vec<u8>>>), LinkError> {
+    let blocks = source
+        .get_many(chunk)
+        .await
+        .map_err(|source| LinkError::Source {
+            cid: chunk[0],
+            batch: chunk.len(),
+            source,
+        })?;
+    Ok((chunk, blocks))
 }
 
 impl DagStore {
@@ -148,27 +164,20 @@ impl DagStore {
         let config = &self.shared.config;
         let spine = config.spine.as_deref();
         let mut next = Vec::new();
-        let mut batches = futures::stream::iter(wanted.chunks(config.batch_size.max(1)))
-            .map(|chunk| async move {
-                let blocks = source
-                    .get_many(chunk)
-                    .await
-                    .map_err(|source| LinkError::Source {
-                        cid: chunk[0],
-                        batch: chunk.len(),
-                        source,
-                    })?;
-                Ok::<_, LinkError>((chunk, blocks))
-            })
-            .buffered(config.max_in_flight.max(1));
-        while let Some((chunk, blocks)) = batches.try_next().await? {
-            if blocks.len() != chunk.len() {
-                return Err(LinkError::BadBatch {
-                    cid: chunk[0],
-                    asked: chunk.len(),
-                    got: blocks.len(),
-                });
+        // A hand-rolled window instead of `stream::buffered` over a closure: the
+        // closure form makes the link future fail `Send` (higher-ranked lifetimes),
+        // and the daemon must be able to spawn it.
+        let mut chunks = wanted.chunks(config.batch_size.max(1));
+        let mut in_flight = FuturesOrdered::new();
+        loop {
+            while in_flight.len() < config.max_in_flight.max(1) {
+                let Some(chunk) = chunks.next() else { break };
+                in_flight.push_back(fetch_batch(source, chunk));
             }
+            let Some(batch) = in_flight.next().await else {
+                break;
+            };
+            let (chunk, blocks) = batch?;
             for (cid, data) in chunk.iter().zip(blocks) {
                 let data = data.ok_or(LinkError::Missing { cid: *cid })?;
                 verify_block(cid, &data)
