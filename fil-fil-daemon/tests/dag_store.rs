@@ -2,6 +2,9 @@
 //! pins, identity/commitment handling, checkpoints, and a model-based property
 //! test over random DAGs with shared sub-DAGs.
 
+// Tests: a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
