@@ -12,6 +12,7 @@ pub mod car;
 pub mod chain;
 pub mod cli;
 pub mod commp;
+pub mod dag;
 pub mod ipld;
 pub mod lotus;
 pub mod parts;
