@@ -12,3 +12,4 @@ pub mod car;
 pub mod chain;
 pub mod cli;
 pub mod ipld;
+pub mod snapshot;

@@ -1,5 +1,7 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod snapshot;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -13,7 +15,11 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Work with snapshot files offline (no daemon needed).
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+}
 
 /// Entry point used by the binary; sets up tracing (honouring `RUST_LOG`) and runs the command.
 pub fn main() -> ExitCode {
@@ -25,5 +31,14 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Snapshot(command) => command.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
