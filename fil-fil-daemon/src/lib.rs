@@ -12,4 +12,5 @@ pub mod car;
 pub mod chain;
 pub mod cli;
 pub mod ipld;
+pub mod lotus;
 pub mod snapshot;

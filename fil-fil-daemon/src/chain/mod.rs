@@ -7,7 +7,9 @@ mod tipset;
 mod walk;
 mod window;
 
-pub use header::{BeaconEntry, BlockHeader, ElectionProof, HeaderDecodeError, PoStProof, Ticket};
+pub use header::{
+    BeaconEntry, BlockHeader, ElectionProof, HeaderDecodeError, PoStProof, Signature, Ticket,
+};
 pub use tipset::{Tipset, TipsetError, TipsetKey};
 pub use walk::{
     tipset_at_or_below, tipset_height, LinkKind, MissingBlock, SnapshotWalk, WalkError, WalkStats,

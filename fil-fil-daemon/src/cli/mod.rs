@@ -1,5 +1,7 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod lotus_info;
+mod node_args;
 mod snapshot;
 
 use std::process::ExitCode;
@@ -16,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the connection to a Lotus node: network name and head.
+    LotusInfo(lotus_info::LotusInfoArgs),
     /// Work with snapshot files offline (no daemon needed).
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
@@ -31,9 +35,23 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Snapshot(command) => command.run(),
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::LotusInfo(args) => lotus_info::run(args).await,
+            // Offline and CPU/IO-bound: runs on this thread, nothing else is scheduled.
+            Command::Snapshot(command) => command.run(),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
