@@ -16,13 +16,6 @@ use crate::snapshot::{
 
 /// Arguments of `snapshot export`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Loads one or more snapshot files (CARv1/CARv2, plain, zstd or \
-Forest .forest.car.zst; the format is detected from the bytes) into memory, finds the \
-tipset at EPOCH (or the last tipset before it when EPOCH is a null round) on the chain \
-of the highest input head, and writes the snapshot `lotus chain export --tipset @EPOCH \
---recent-stateroots DEPTH [--skip-old-msgs]` would write, byte for byte for v1 output."
-)]
 pub struct ExportArgs {
     /// Snapshot files to read; their blocks are combined. Repeat or list several.
     #[arg(long, required = true, num_args = 1..)]

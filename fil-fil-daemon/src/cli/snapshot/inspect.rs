@@ -14,12 +14,6 @@ use crate::snapshot::import_into;
 
 /// Arguments of `snapshot inspect`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Reads a snapshot file (any supported CAR layout, detected from \
-its bytes), verifies every block's hash and prints its format, CAR roots, head tipset \
-and height, block and byte counts and blocks per codec. Exits non-zero on a corrupt file, \
-naming the byte offset and CID."
-)]
 pub struct InspectArgs {
     /// Snapshot file.
     file: PathBuf,

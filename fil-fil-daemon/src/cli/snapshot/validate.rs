@@ -14,12 +14,6 @@ const LIST_LIMIT: usize = 20;
 
 /// Arguments of `snapshot validate`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Loads a snapshot file (every block hash-verified) and walks it \
-from its head exactly as an export would: all headers back to genesis, messages and \
-parent state for heights above head - DEPTH, genesis state. Lists every required block \
-the file lacks and exits non-zero if there is any."
-)]
 pub struct ValidateArgs {
     /// Snapshot file.
     file: PathBuf,
