@@ -16,3 +16,4 @@ pub mod dag;
 pub mod ipld;
 pub mod lotus;
 pub mod parts;
+pub mod snapshot;

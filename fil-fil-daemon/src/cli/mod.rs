@@ -24,7 +24,7 @@ enum Command {
     LotusInfo(lotus_info::LotusInfoArgs),
     /// Compute piece commitments (PieceCID v1 and v2) of files.
     Commp(commp::CommpArgs),
-    /// Work with chain snapshot files.
+    /// Work with snapshot files offline (no daemon needed).
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
 }
