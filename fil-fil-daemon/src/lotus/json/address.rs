@@ -124,7 +124,7 @@ pub fn address_to_string(bytes: &[u8]) -> Result<String, AddressError> {
             }
             Ok(format!("{prefix}0{id}"))
         }
-        1 | 2 | 3 => {
+        1..=3 => {
             let want = if protocol == 3 { 48 } else { 20 };
             if payload.len() != want {
                 return Err(malformed());
