@@ -4,6 +4,8 @@
 
 mod client;
 mod server;
+mod service;
 
 pub use client::{ApiClientError, ControlClient};
-pub use server::{serve, ApiServer};
+pub use server::{serve, ApiServer, HEAD_HEADER};
+pub use service::{Service, ServiceError};

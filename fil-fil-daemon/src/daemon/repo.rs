@@ -76,14 +76,9 @@ impl Repo {
         self.root.join("api")
     }
 
-    /// DAG store checkpoint.
-    pub fn dag_checkpoint_path(&self) -> PathBuf {
-        self.root.join("dag.checkpoint")
-    }
-
-    /// Window, pins and follower position (JSON) belonging to the DAG checkpoint.
-    pub fn window_checkpoint_path(&self) -> PathBuf {
-        self.root.join("window.json")
+    /// Names the current checkpoint directory (switched atomically by rename).
+    pub fn checkpoint_pointer(&self) -> PathBuf {
+        self.root.join("checkpoint")
     }
 
     /// Where the daemon writes snapshot files it takes on its own.

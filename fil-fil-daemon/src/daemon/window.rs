@@ -218,6 +218,12 @@ impl Window {
         &self.rules
     }
 
+    /// Changes the policy (a restart with other settings); the next plan adapts.
+    /// Messages of sealed records stay held if `skip_old_msgs` was off before.
+    pub fn set_rules(&mut self, rules: WindowRules) {
+        self.rules = rules;
+    }
+
     /// The head tipset, if any.
     pub fn head(&self) -> Option<&TipsetEntry> {
         self.log.back().map(|r| &r.entry)
