@@ -11,4 +11,5 @@
 pub mod car;
 pub mod chain;
 pub mod cli;
+pub mod devnet;
 pub mod ipld;

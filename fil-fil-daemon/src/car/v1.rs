@@ -1,7 +1,7 @@
 //! Streaming CARv1 reader and writer. The reader tracks byte offsets so every error
 //! says where the stream went wrong, and verifies each block against its CID.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use cid::Cid;
 
@@ -38,8 +38,11 @@ impl<R: BufRead> CarReader<R> {
     /// [`CarReader::without_verification`] is used.
     pub fn new(mut inner: R) -> Result<Self, CarError> {
         let mut offset = 0;
-        let (len, n) = read_len(&mut inner, &mut offset, "header length")?
-            .ok_or(CarError::Truncated { what: "header length", offset: 0 })?;
+        let (len, n) =
+            read_len(&mut inner, &mut offset, "header length")?.ok_or(CarError::Truncated {
+                what: "header length",
+                offset: 0,
+            })?;
         if len == 0 || len > MAX_HEADER_LEN {
             return Err(CarError::BadHeader {
                 offset: 0,
@@ -153,7 +156,10 @@ fn read_exact<R: BufRead>(
     let got = r
         .take(len)
         .read_to_end(&mut buf)
-        .map_err(|source| CarError::Io { offset: *offset, source })?;
+        .map_err(|source| CarError::Io {
+            offset: *offset,
+            source,
+        })?;
     if (got as u64) < len {
         return Err(CarError::Truncated {
             what,

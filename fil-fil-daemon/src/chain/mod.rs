@@ -3,4 +3,6 @@
 
 mod header;
 
-pub use header::{BeaconEntry, BlockHeader, ElectionProof, HeaderDecodeError, PoStProof, Ticket};
+pub use header::{
+    BeaconEntry, BlockHeader, ElectionProof, HeaderDecodeError, PoStProof, Signature, Ticket,
+};
