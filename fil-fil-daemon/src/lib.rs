@@ -13,3 +13,4 @@ pub mod chain;
 pub mod cli;
 pub mod devnet;
 pub mod ipld;
+pub mod lotus;

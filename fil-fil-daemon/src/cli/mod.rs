@@ -1,5 +1,8 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod lotus_info;
+mod node_args;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -13,7 +16,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Check the connection to a Lotus node: network name and head.
+    LotusInfo(lotus_info::LotusInfoArgs),
+}
 
 /// Entry point used by the binary; sets up tracing (honouring `RUST_LOG`) and runs the command.
 pub fn main() -> ExitCode {
@@ -25,5 +31,26 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {}
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::LotusInfo(args) => lotus_info::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
