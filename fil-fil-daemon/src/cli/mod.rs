@@ -1,5 +1,6 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod devnet;
 mod lotus_info;
 mod node_args;
 
@@ -15,8 +16,12 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a Lotus-compatible chain simulator (or export its chain as a CAR).
+    Devnet(devnet::DevnetArgs),
     /// Check the connection to a Lotus node: network name and head.
     LotusInfo(lotus_info::LotusInfoArgs),
 }
@@ -43,6 +48,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Devnet(args) => devnet::run(args).await,
             Command::LotusInfo(args) => lotus_info::run(args).await,
         }
     });
