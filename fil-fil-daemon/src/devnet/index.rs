@@ -224,7 +224,7 @@ impl ChainIndex {
 
     /// Closes every subscription, as Lotus does to a reader that fell behind.
     pub fn close_subscriptions(&mut self) -> usize {
-        let n = self.subscribers.len();
+        let n = self.subscribers.iter().filter(|tx| !tx.is_closed()).count();
         self.subscribers.clear();
         n
     }
