@@ -2,6 +2,8 @@
 //! `CID ‖ data` sections). Formats only: no chain knowledge, no storage.
 
 mod header;
+// CarError carries CIDs for precise messages; boxing them is the owner's call.
+#[allow(clippy::result_large_err)]
 mod v1;
 mod varint;
 

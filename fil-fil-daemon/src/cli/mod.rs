@@ -8,6 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod commp;
+pub mod snapshot;
+
 /// fil-fil: fast, Lotus-identical Filecoin chain snapshots.
 #[derive(Debug, Parser)]
 #[command(name = "fil-fil", version, about, long_about = None)]
@@ -24,6 +27,11 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Check the connection to a Lotus node: network name and head.
     LotusInfo(lotus_info::LotusInfoArgs),
+    /// Compute piece commitments (PieceCID v1 and v2) of files.
+    Commp(commp::CommpArgs),
+    /// Work with chain snapshot files.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
 }
 
 /// Entry point used by the binary; sets up tracing (honouring `RUST_LOG`) and runs the command.
@@ -36,22 +44,12 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let result = match cli.command {
+        Command::Devnet(args) => block_on(devnet::run(args)),
+        Command::LotusInfo(args) => block_on(lotus_info::run(args)),
+        Command::Commp(args) => commp::run(args),
+        Command::Snapshot(cmd) => snapshot::run(cmd),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Devnet(args) => devnet::run(args).await,
-            Command::LotusInfo(args) => lotus_info::run(args).await,
-        }
-    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -59,4 +57,13 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a fresh multi-threaded runtime (sync commands skip it).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(future)
 }
