@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commp;
 pub mod daemon;
 pub mod dag;
+pub mod devnet;
 pub mod ipld;
 pub mod lotus;
 pub mod parts;
