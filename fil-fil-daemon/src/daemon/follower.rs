@@ -48,12 +48,14 @@ pub async fn follow(
         let mut delivered = false;
         match client.chain_notify().await {
             Ok(mut stream) => loop {
+                tracing::debug!("ChainNotify channel open");
                 let next = tokio::select! {
                     _ = cancel.cancelled() => return,
                     next = stream.next() => next,
                 };
                 match next {
                     Ok(Some(changes)) => {
+                        tracing::debug!(changes = changes.len(), "head changes");
                         delivered = true;
                         if out.send(FollowEvent::Changes(changes)).is_err() {
                             return;
@@ -74,9 +76,9 @@ pub async fn follow(
         if out.send(FollowEvent::Lost).is_err() {
             return;
         }
-        if !client.is_connected() {
-            node.drop_client();
-        }
+        // A fresh connection per channel: jsonrpsee allows one `xrpc.ch.close`
+        // handler per client, and a node that closed our channel may close more.
+        node.drop_client();
         pause = if delivered {
             MIN_PAUSE
         } else {

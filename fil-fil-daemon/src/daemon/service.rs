@@ -187,7 +187,7 @@ impl Daemon {
 }
 
 impl DaemonHandle {
-    /// Head height updates (after every settled batch).
+    /// Height of the newest fully linked tipset, updated after every batch.
     pub fn watch_head(&self) -> watch::Receiver<Option<i64>> {
         self.shared.head_tx.subscribe()
     }
@@ -219,7 +219,13 @@ impl DaemonHandle {
         m.objects.set(gauge_value(mem.objects));
         m.bytes.set(gauge_value(mem.payload_bytes));
         m.pins.set(gauge_value(s.pins.lock().len() as u64));
-        let head = s.window.lock().head().map(|h| h.height);
+        let (head, settled) = {
+            let window = s.window.lock();
+            (
+                window.head().map(|h| h.height),
+                window.settled_head().map(|h| h.height),
+            )
+        };
         if let Some(head) = head {
             m.head_height.set(head);
             if let Some(node) = *s.node_height.lock() {
@@ -227,7 +233,7 @@ impl DaemonHandle {
                 m.lag_epochs.set((node - head).max(0));
             }
         }
-        s.head_tx.send_replace(head);
+        s.head_tx.send_replace(settled);
     }
 
     fn resolve(
@@ -244,10 +250,10 @@ impl DaemonHandle {
         let window = s.window.lock();
         let epoch = match (request.epoch, window.head()) {
             (Some(e), _) => e,
-            (None, Some(head)) => head.height,
-            (None, None) => {
-                return Err(SnapshotError::NotHeld("the daemon has no chain yet".into()))
+            (None, _) if window.settled_head().is_some() => {
+                window.settled_head().map_or(0, |h| h.height)
             }
+            (None, _) => return Err(SnapshotError::NotHeld("the daemon has no chain yet".into())),
         };
         let from_window = window.snapshot_roots(epoch, depth, skip);
         let (entry_key, height, roots) = match from_window {

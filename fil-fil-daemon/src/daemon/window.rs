@@ -229,6 +229,22 @@ impl Window {
         self.log.back().map(|r| &r.entry)
     }
 
+    /// The newest tipset that holds everything the rules want: the default
+    /// snapshot head (a tipset just applied may still be linking).
+    pub fn settled_head(&self) -> Option<&TipsetEntry> {
+        let head = self.head()?.height;
+        self.log
+            .iter()
+            .rev()
+            .find(|r| {
+                let want = self.rules.wanted(r.entry.height, head);
+                r.holds.headers
+                    && (r.holds.messages || !want.messages)
+                    && (r.holds.state || !want.state)
+            })
+            .map(|r| &r.entry)
+    }
+
     /// Records, oldest first.
     pub fn records(&self) -> impl Iterator<Item = &Record> {
         self.log.iter()
