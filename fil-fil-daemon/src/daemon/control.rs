@@ -110,6 +110,8 @@ pub struct Status {
     pub head_height: Option<i64>,
     /// Daemon head key.
     pub head: Vec<CidJson>,
+    /// Newest tipset whose window is fully linked (the default snapshot head).
+    pub settled_head: Vec<CidJson>,
     /// Node head height last heard of.
     pub node_height: Option<i64>,
     /// Oldest tipset still in the revertible log.

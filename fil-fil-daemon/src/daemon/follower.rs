@@ -48,7 +48,6 @@ pub async fn follow(
         let mut delivered = false;
         match client.chain_notify().await {
             Ok(mut stream) => loop {
-                tracing::debug!("ChainNotify channel open");
                 let next = tokio::select! {
                     _ = cancel.cancelled() => return,
                     next = stream.next() => next,

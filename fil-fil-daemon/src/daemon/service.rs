@@ -312,6 +312,10 @@ impl Control for DaemonHandle {
             connected: s.node.client().is_some(),
             head_height: window.head().map(|h| h.height),
             head: window.head().map(|h| h.key.clone()).unwrap_or_default(),
+            settled_head: window
+                .settled_head()
+                .map(|h| h.key.clone())
+                .unwrap_or_default(),
             node_height: *s.node_height.lock(),
             window_start,
             depth: s.config.depth,

@@ -42,6 +42,10 @@ pub fn daemon_config(devnet: &Devnet, depth: i64, skip_old_msgs: bool) -> Daemon
 }
 
 pub async fn start(config: DaemonConfig, repo: &Path) -> Service {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     Service::start(config, Repo::at(repo))
         .await
         .expect("daemon starts")
@@ -58,9 +62,8 @@ pub async fn wait_synced(service: &Service, devnet: &Devnet) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let status = handle.status();
-        let head: Vec<_> = status.head.iter().map(|c| c.0).collect();
-        let settled = *handle.watch_head().borrow();
-        if head == want && settled == status.head_height {
+        let settled: Vec<_> = status.settled_head.iter().map(|c| c.0).collect();
+        if settled == want && status.last_error.is_none() {
             return;
         }
         assert!(
