@@ -198,6 +198,11 @@ impl DaemonHandle {
         let _ = rx.wait_for(|h| h.is_some_and(|h| h >= height)).await;
     }
 
+    /// True if the DAG store holds `cid` (tests, diagnostics).
+    pub fn store_has(&self, cid: &cid::Cid) -> bool {
+        self.shared.store.has(cid)
+    }
+
     /// Metrics of this daemon.
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
