@@ -292,11 +292,11 @@ interface IFilFil {
     ///         (market, read-only), MarketNotifyDeal (market), SectorContentChanged (miner actors).
     /// @param method FRC-42 method number.
     /// @param codec Codec of `params` (0x51 CBOR or 0x71 DAG-CBOR).
-    /// @param params CBOR params.
+    /// @param rawParams CBOR params.
     /// @return exitCode 0.
     /// @return retCodec 0x51 with data, or 0 without.
     /// @return data CBOR return value.
-    function handle_filecoin_method(uint64 method, uint64 codec, bytes calldata params)
+    function handle_filecoin_method(uint64 method, uint64 codec, bytes calldata rawParams)
         external
         returns (uint32 exitCode, uint64 retCodec, bytes memory data);
 

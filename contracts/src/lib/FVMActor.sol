@@ -44,10 +44,17 @@ library FVMActor {
         internal
         returns (int256 exitCode, uint64 codec, bytes memory ret)
     {
-        uint64 paramsCodec = params.length == 0 ? CODEC_NONE : CODEC_DAG_CBOR;
-        (bool ok, bytes memory out) =
-            CALL_ACTOR_ID.delegatecall(abi.encode(method, value, flags, paramsCodec, params, actorId));
+        (bool ok, bytes memory out) = CALL_ACTOR_ID.delegatecall(_input(actorId, method, value, flags, params));
         if (!ok || out.length < 96) revert PrecompileCallFailed();
         (exitCode, codec, ret) = abi.decode(out, (int256, uint64, bytes));
+    }
+
+    function _input(uint64 actorId, uint64 method, uint256 value, uint64 flags, bytes memory params)
+        private
+        pure
+        returns (bytes memory)
+    {
+        uint64 paramsCodec = params.length == 0 ? CODEC_NONE : CODEC_DAG_CBOR;
+        return abi.encode(method, value, flags, paramsCodec, params, actorId);
     }
 }
