@@ -721,7 +721,9 @@ contract FilFil is IFilFil {
         if (c == Check.Verified) revert VerifiedDealNotAllowed();
         DealPolicy memory pol = _params.policy;
         if (c == Check.StartTooLate) revert DealStartTooLate(p.startEpoch, block.number + pol.maxStartDelay);
-        if (c == Check.Duration) revert DealDurationOutOfRange(p.endEpoch - p.startEpoch, pol.minDuration, pol.maxDuration);
+        if (c == Check.Duration) {
+            revert DealDurationOutOfRange(p.endEpoch - p.startEpoch, pol.minDuration, pol.maxDuration);
+        }
         if (c == Check.Price) revert PriceTooHigh(p.pricePerEpoch, pol.maxPricePerEpochPerGiB * p.pieceSize / GIB);
         if (c == Check.ClientCollateral) revert ClientCollateralNotZero(p.clientCollateral);
         revert ProviderCollateralTooLow(p.providerCollateral, pol.minProviderCollateral);

@@ -141,7 +141,7 @@ contract FilCborTest is Test {
         assertTrue(ok);
         assertEq(a, 42);
         assertEq(t, -1);
-        (, , ok) = h.decodeActivation(hex"83182a2000");
+        (,, ok) = h.decodeActivation(hex"83182a2000");
         assertFalse(ok);
         (bool v, bool ok2) = h.decodeBool(hex"f5");
         assertTrue(v && ok2);
@@ -190,10 +190,13 @@ contract FilCborTest is Test {
         assertEq(p.clientCollateral, d.clientCollateral);
     }
 
-    function testFuzz_TruncatedProposalNeverDecodes(bytes32 piece, uint64 provider, int64 start, uint256 price, uint256 cut)
-        public
-        view
-    {
+    function testFuzz_TruncatedProposalNeverDecodes(
+        bytes32 piece,
+        uint64 provider,
+        int64 start,
+        uint256 price,
+        uint256 cut
+    ) public view {
         vm.assume(provider != type(uint64).max);
         TestCbor.DealFields memory d =
             TestCbor.DealFields(piece, 2048, false, 1000, provider, "x", start, start, price, price, 0);

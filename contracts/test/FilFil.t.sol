@@ -368,7 +368,9 @@ contract FilFilTest is FilFilTestBase {
         assertEq(ff.snapshot(0).pieces.length, 0, "one approval does not stage");
         assertEq(ff.snapshot(0).approvals, 1);
         vm.expectEmit(address(ff));
-        emit IFilFil.SnapshotStaged(0, keccak256(abi.encode(uint256(1), keccak256("filfil.stage"), uint64(0), pieces, sizes)), pieces, sizes);
+        emit IFilFil.SnapshotStaged(
+            0, keccak256(abi.encode(uint256(1), keccak256("filfil.stage"), uint64(0), pieces, sizes)), pieces, sizes
+        );
         vm.prank(op3);
         ff.approveStage(0, pieces, sizes);
         IFilFil.SnapshotInfo memory s = ff.snapshot(0);
@@ -728,9 +730,7 @@ contract FilFilTest is FilFilTestBase {
         TestCbor.DealFields memory d = _deal(_digest(0, 0), _holder0());
         // max 1e12 per GiB per epoch -> for 2048 bytes: 1e12 * 2048 / 2^30 = 1907348 (floor)
         d.price = 1907349;
-        _expectAuthRevert(
-            TestCbor.proposal(d), abi.encodeWithSelector(IFilFil.PriceTooHigh.selector, 1907349, 1907348)
-        );
+        _expectAuthRevert(TestCbor.proposal(d), abi.encodeWithSelector(IFilFil.PriceTooHigh.selector, 1907349, 1907348));
         d.price = 1907348;
         (bool ok,) = _authenticate(TestCbor.proposal(d));
         assertTrue(ok);
@@ -747,9 +747,7 @@ contract FilFilTest is FilFilTestBase {
         _openSlot0();
         TestCbor.DealFields memory d = _deal(_digest(0, 0), _holder0());
         d.providerCollateral = 0;
-        _expectAuthRevert(
-            TestCbor.proposal(d), abi.encodeWithSelector(IFilFil.ProviderCollateralTooLow.selector, 0, 1)
-        );
+        _expectAuthRevert(TestCbor.proposal(d), abi.encodeWithSelector(IFilFil.ProviderCollateralTooLow.selector, 0, 1));
     }
 
     // ------------------------------------------------------------------ MarketNotifyDeal
@@ -774,8 +772,7 @@ contract FilFilTest is FilFilTestBase {
         vm.expectEmit(address(ff));
         emit IFilFil.SeatFulfilled(0, seat, VECTOR_PROVIDER, REWARD);
         vm.prank(MARKET);
-        (uint32 exitCode, uint64 codec, bytes memory data) =
-            ff.handle_filecoin_method(MARKET_NOTIFY_DEAL, 0x51, cbor);
+        (uint32 exitCode, uint64 codec, bytes memory data) = ff.handle_filecoin_method(MARKET_NOTIFY_DEAL, 0x51, cbor);
         assertEq(exitCode, 0);
         assertEq(codec, 0);
         assertEq(data.length, 0);
@@ -883,7 +880,8 @@ contract FilFilTest is FilFilTestBase {
         for (uint64 m = 101; m <= 103; ++m) {
             if (_seatIndex(0, m) == type(uint256).max) outsider = m;
         }
-        bytes memory ok = abi.encodePacked(hex"81", TestCbor.sectorChanges(7, int64(uint64(block.number + 600_000)), pcs));
+        bytes memory ok =
+            abi.encodePacked(hex"81", TestCbor.sectorChanges(7, int64(uint64(block.number + 600_000)), pcs));
         vm.prank(_masked(outsider));
         (,, data) = ff.handle_filecoin_method(SECTOR_CONTENT_CHANGED, 0x51, ok);
         assertEq(data, hex"8182f4f4");

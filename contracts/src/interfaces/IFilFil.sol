@@ -204,13 +204,17 @@ interface IFilFil {
     /// @notice A round era (consecutive rounds over one frozen list) was scheduled or updated.
     event RoundsScheduled(uint256 indexed era, uint64 startSlot, uint32 providers, uint16 replication);
     /// @notice An SP registered; it joins at `joinSlot`.
-    event ProviderRegistered(uint64 indexed minerId, address indexed owner, address payout, uint256 stake, uint64 joinSlot);
+    event ProviderRegistered(
+        uint64 indexed minerId, address indexed owner, address payout, uint256 stake, uint64 joinSlot
+    );
     /// @notice An SP left; it holds no seat from `leaveSlot` on.
     event ProviderLeft(uint64 indexed minerId, uint64 leaveSlot);
     /// @notice An SP was deregistered after too many misses; its collateral went to the reward pool.
     event ProviderDeregistered(uint64 indexed minerId, uint256 forfeited, uint64 leaveSlot);
     /// @notice A storage deal was recorded against a seat.
-    event DealRecorded(uint64 indexed slot, uint256 seat, uint256 pieceIndex, uint64 indexed minerId, uint64 indexed dealId);
+    event DealRecorded(
+        uint64 indexed slot, uint256 seat, uint256 pieceIndex, uint64 indexed minerId, uint64 indexed dealId
+    );
     /// @notice A DDO piece activation (SectorContentChanged) was recorded against a seat.
     event PieceActivated(uint64 indexed slot, uint256 seat, uint256 pieceIndex, uint64 indexed minerId, uint64 sector);
     /// @notice Every staged piece of a seat has a deal or activation; `reward` was credited.

@@ -82,11 +82,15 @@ library FilCbor {
         r.pos += 1;
         if (info < 24) return (major, info);
         uint256 n;
-        if (info == 24) n = 1;
-        else if (info == 25) n = 2;
-        else if (info == 26) n = 4;
-        else if (info == 27) n = 8;
-        else {
+        if (info == 24) {
+            n = 1;
+        } else if (info == 25) {
+            n = 2;
+        } else if (info == 26) {
+            n = 4;
+        } else if (info == 27) {
+            n = 8;
+        } else {
             // reserved, or indefinite length / break / simple values with no argument
             r.err = true;
             return (0, 0);
@@ -214,7 +218,10 @@ library FilCbor {
             return 0;
         }
         (uint256 start, uint256 len) = readBytesRange(r);
-        if (r.err || len != 40 || _byteAt(r.data, start) != 0 || uint56(_uintAt(r.data, start + 1, 7)) != uint56(COMMP_PREFIX)) {
+        if (
+            r.err || len != 40 || _byteAt(r.data, start) != 0
+                || uint56(_uintAt(r.data, start + 1, 7)) != uint56(COMMP_PREFIX)
+        ) {
             r.err = true;
             return 0;
         }

@@ -103,7 +103,8 @@ contract MockActors {
             Activation memory a = activations[dealId];
             if (!a.exists) return (USR_NOT_FOUND, 0, "");
             if (a.exitCode != 0) return (a.exitCode, 0, "");
-            return (0, 0x51, abi.encodePacked(hex"82", TestCbor.int64Item(a.activated), TestCbor.int64Item(a.terminated)));
+            return
+                (0, 0x51, abi.encodePacked(hex"82", TestCbor.int64Item(a.activated), TestCbor.int64Item(a.terminated)));
         }
         return (USR_UNHANDLED_MESSAGE, 0, "");
     }

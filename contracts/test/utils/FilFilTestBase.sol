@@ -124,7 +124,8 @@ abstract contract FilFilTestBase is Test {
         bytes memory cbor = TestCbor.authParams(hex"01", proposalBytes);
         vm.prank(MARKET);
         // staticcall: any SSTORE or LOG in AuthenticateMessage makes the call fail
-        (ok, ret) = address(ff).staticcall(abi.encodeCall(ff.handle_filecoin_method, (AUTHENTICATE_MESSAGE, 0x51, cbor)));
+        (ok, ret) =
+            address(ff).staticcall(abi.encodeCall(ff.handle_filecoin_method, (AUTHENTICATE_MESSAGE, 0x51, cbor)));
     }
 
     function _notify(bytes memory proposalBytes, uint64 dealId) internal {

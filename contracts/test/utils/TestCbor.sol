@@ -94,7 +94,10 @@ library TestCbor {
         returns (bytes memory out)
     {
         out = abi.encodePacked(
-            hex"83", FilCbor.encodeUint(sector), int64Item(minCommitment), FilCbor.encodeHeader(4, uint64(pieces.length))
+            hex"83",
+            FilCbor.encodeUint(sector),
+            int64Item(minCommitment),
+            FilCbor.encodeHeader(4, uint64(pieces.length))
         );
         for (uint256 i; i < pieces.length; ++i) {
             out = abi.encodePacked(
