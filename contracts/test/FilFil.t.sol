@@ -1019,6 +1019,13 @@ contract FilFilTest is FilFilTestBase {
         ff.reportTermination(42);
     }
 
+    function test_RevertIf_ReportTerminationMalformedReturn() public {
+        _recordedDeal();
+        actors.setRawActivationReturn(42, hex"8101");
+        vm.expectRevert(IFilFil.MalformedParams.selector);
+        ff.reportTermination(42);
+    }
+
     function test_RevertIf_ReportTerminationUnknownDeal() public {
         vm.expectRevert(abi.encodeWithSelector(IFilFil.UnknownDeal.selector, 9));
         ff.reportTermination(9);
@@ -1039,6 +1046,21 @@ contract FilFilTest is FilFilTestBase {
         ff.fundEscrow();
         vm.expectRevert(IFilFil.ZeroValue.selector);
         ff.fundRewards();
+    }
+
+    function test_RevertIf_FundEscrowMarketFails() public {
+        actors.setAddBalanceExitCode(16);
+        vm.expectRevert(abi.encodeWithSelector(IFilFil.MarketCallFailed.selector, int256(16)));
+        ff.fundEscrow{value: 1 ether}();
+    }
+
+    function test_RevertIf_RegisterMalformedControllerReturn() public {
+        actors.setMiner(101, _owner(101));
+        actors.setRawControllingReturn(101, hex"01");
+        vm.deal(_owner(101), COLLATERAL);
+        vm.prank(_owner(101));
+        vm.expectRevert(abi.encodeWithSelector(IFilFil.NotControllingAddress.selector, 101, _owner(101)));
+        ff.register{value: COLLATERAL}(101, _payout(101));
     }
 
     function test_RevertIf_PrecompileMissing() public {

@@ -59,6 +59,22 @@ contract MockActors {
     mapping(uint64 => mapping(bytes32 => bool)) public controlling;
     mapping(bytes32 => uint256) public escrow;
     mapping(uint64 => Activation) public activations;
+    /// @dev Fault injection: AddBalance fails with this exit code; raw return overrides.
+    int256 public addBalanceExitCode;
+    mapping(uint64 => bytes) public rawActivationReturn;
+    mapping(uint64 => bytes) public rawControllingReturn;
+
+    function setAddBalanceExitCode(int256 exitCode) external {
+        addBalanceExitCode = exitCode;
+    }
+
+    function setRawActivationReturn(uint64 dealId, bytes calldata ret) external {
+        rawActivationReturn[dealId] = ret;
+    }
+
+    function setRawControllingReturn(uint64 minerId, bytes calldata ret) external {
+        rawControllingReturn[minerId] = ret;
+    }
 
     function setMiner(uint64 minerId, address controller) external {
         isMiner[minerId] = true;
@@ -92,6 +108,7 @@ contract MockActors {
             if (flags != 0 || codec != 0x71) return (USR_ILLEGAL_ARGUMENT, 0, "");
             bytes memory expected = FilCbor.encodeBytes(FilCbor.filAddress(msg.sender));
             if (keccak256(params) != keccak256(expected)) return (USR_ILLEGAL_ARGUMENT, 0, "");
+            if (addBalanceExitCode != 0) return (addBalanceExitCode, 0, "");
             escrow[keccak256(FilCbor.filAddress(msg.sender))] += msg.value;
             return (0, 0, "");
         }
@@ -100,6 +117,7 @@ contract MockActors {
             FilCbor.Reader memory r = FilCbor.reader(params);
             uint64 dealId = FilCbor.readUint(r);
             if (r.err || r.pos != r.end) return (USR_ILLEGAL_ARGUMENT, 0, "");
+            if (rawActivationReturn[dealId].length != 0) return (0, 0x51, rawActivationReturn[dealId]);
             Activation memory a = activations[dealId];
             if (!a.exists) return (USR_NOT_FOUND, 0, "");
             if (a.exitCode != 0) return (a.exitCode, 0, "");
@@ -120,6 +138,7 @@ contract MockActors {
         FilCbor.Reader memory r = FilCbor.reader(params);
         (uint256 start, uint256 len) = FilCbor.readBytesRange(r);
         if (r.err || r.pos != r.end || len == 0) return (USR_ILLEGAL_ARGUMENT, 0, "");
+        if (rawControllingReturn[minerId].length != 0) return (0, 0x51, rawControllingReturn[minerId]);
         bytes memory addr = params[start:start + len];
         bool yes = controlling[minerId][keccak256(addr)];
         return (0, 0x51, yes ? bytes(hex"f5") : bytes(hex"f4"));
