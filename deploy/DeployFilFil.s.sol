@@ -3,8 +3,8 @@ pragma solidity ^0.8.30;
 
 import {Script} from "forge-std/Script.sol";
 import {console2} from "forge-std/console2.sol";
-import {FilFil} from "src/FilFil.sol";
-import {IFilFil} from "src/interfaces/IFilFil.sol";
+import {FilFil} from "../contracts/src/FilFil.sol";
+import {IFilFil} from "../contracts/src/interfaces/IFilFil.sol";
 
 /// @title DeployFilFil
 /// @notice Deploys FilFil with parameters from the environment (see deploy/README.md).
