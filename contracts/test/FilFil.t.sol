@@ -585,6 +585,26 @@ contract FilFilTest is FilFilTestBase {
         assertEq(data, hex"f5");
     }
 
+    function test_AuthenticateMessage_LongAfterLastTransaction() public {
+        // rounds are never "materialised": 40 slots later, with no transaction in between, the
+        // read-only check still finds the right seat holder from the frozen list
+        _register(101);
+        _register(102);
+        _register(103);
+        uint64[] memory l = ff.activeProviders(0);
+        uint64 slot = 40;
+        _stage(slot, 1);
+        vm.roll(_windowStart(slot));
+        uint64 holder = l[(slot + 1) % 3]; // seat 1 of relative slot 40 mod 3
+        assertEq(ff.seatsOf(slot)[1], holder);
+        (bool ok,) = _authenticate(TestCbor.proposal(_deal(_digest(slot, 0), holder)));
+        assertTrue(ok);
+        _expectAuthRevert(
+            TestCbor.proposal(_deal(_digest(slot, 0), l[(slot + 2) % 3])),
+            abi.encodeWithSelector(IFilFil.NotSeatHolder.selector, slot, l[(slot + 2) % 3])
+        );
+    }
+
     function test_AuthenticateMessage_AcceptsDagCborCodec() public {
         _openSlot0();
         bytes memory cbor = TestCbor.authParams("", TestCbor.proposal(_deal(_digest(0, 0), _holder0())));

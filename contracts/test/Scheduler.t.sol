@@ -8,6 +8,9 @@ import {FilFilTestBase} from "./utils/FilFilTestBase.sol";
 /// @notice Round-robin scheduler: exact seat formula, frozen rounds, joins/leaves at round boundaries.
 contract SchedulerTest is FilFilTestBase {
     uint256 internal r = 2;
+    /// @dev Seats of slots observed while they were fixed (running round), re-checked at the end.
+    mapping(uint256 slot => bytes32) internal observed;
+    uint256 internal maxObserved;
 
     function _startedSlots() internal view returns (uint256) {
         if (block.number < START) return 0;
@@ -104,9 +107,18 @@ contract SchedulerTest is FilFilTestBase {
             }
             for (uint256 k = started == 0 ? 0 : started - 1; k < boundary; ++k) {
                 assertEq(keccak256(abi.encode(ff.seatsOf(uint64(k)))), before[k], "running round unchanged");
+                observed[k] = before[k];
+                if (k > maxObserved) maxObserved = k;
             }
         }
         _checkRounds(_startedSlots() + 20);
+        // history is stable: every slot observed while fixed still has the same seats after all
+        // later eras were written
+        for (uint256 k; k <= maxObserved; ++k) {
+            if (observed[k] != bytes32(0)) {
+                assertEq(keccak256(abi.encode(ff.seatsOf(uint64(k)))), observed[k], "history stable");
+            }
+        }
     }
 
     function _firstIndex(uint64[] memory list, uint64 v) internal pure returns (uint256) {
