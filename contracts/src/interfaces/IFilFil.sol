@@ -122,71 +122,131 @@ interface IFilFil {
 
     // ------------------------------------------------------------------ errors
 
+    /// @notice The caller is not a current operator.
     error NotOperator(address caller);
+    /// @notice The operator already approved this proposal.
     error AlreadyApproved(bytes32 proposal, address operator);
+    /// @notice Operator list empty, too short (< 2), too long (> 32), with a zero or duplicate address.
     error InvalidOperators();
+    /// @notice Threshold outside 2..operators.
     error InvalidThreshold(uint256 threshold, uint256 operators);
+    /// @notice Zero snapshot interval or claim window.
     error InvalidSchedule();
+    /// @notice Replication outside 1..64.
     error InvalidReplication();
+    /// @notice maxMisses is zero.
     error InvalidMaxMisses();
+    /// @notice maxProviders is zero.
     error InvalidMaxProviders();
+    /// @notice Durations outside the market's 518400..3680640 or min > max, or price cap above 2^128.
     error InvalidDealPolicy();
 
+    /// @notice The slot already has staged pieces.
     error SlotAlreadyStaged(uint64 slot);
+    /// @notice The slot's snapshot epoch has not been reached yet.
     error SnapshotEpochNotReached(uint64 slot, uint64 epoch);
+    /// @notice The slot's window has closed.
     error StagingClosed(uint64 slot, uint64 windowEnd);
+    /// @notice Empty or oversized (> 64) piece list, length mismatch, or a zero digest.
     error InvalidPieces();
+    /// @notice A padded piece size that is not a power of two >= 128.
     error InvalidPieceSize(uint64 size);
+    /// @notice The piece is already staged (for this or another slot).
     error PieceAlreadyStaged(bytes32 piece);
 
+    /// @notice register() got less than the required collateral.
     error InsufficientCollateral(uint256 sent, uint256 required);
+    /// @notice The miner is registered, or its previous registration is not settled yet.
     error ProviderAlreadyRegistered(uint64 minerId);
+    /// @notice The miner actor says the caller is not its owner, worker or control address.
     error NotControllingAddress(uint64 minerId, address caller);
+    /// @notice The call to the miner actor failed (not a miner, or an actor error).
     error MinerCallFailed(uint64 minerId, int256 exitCode);
+    /// @notice The list is full.
     error TooManyProviders(uint256 max);
+    /// @notice Zero payout address.
     error InvalidPayout();
+    /// @notice Miner ID 0.
     error InvalidMinerId();
+    /// @notice The caller did not register this miner.
     error NotProviderOwner(uint64 minerId, address caller);
+    /// @notice The miner is not (or no longer) registered.
     error ProviderNotRegistered(uint64 minerId);
+    /// @notice The SP has not left.
     error ProviderNotLeaving(uint64 minerId);
+    /// @notice One of the SP's windows is open until the given epoch.
     error WindowsStillOpen(uint64 minerId, uint64 untilEpoch);
+    /// @notice Nothing to withdraw or release.
     error NothingToWithdraw();
+    /// @notice Sending FIL to the caller failed.
     error TransferFailed();
 
+    /// @notice Nothing was staged for the slot (no SP is at fault).
     error SlotNotStaged(uint64 slot);
+    /// @notice The slot's window has not closed yet.
     error WindowNotClosed(uint64 slot, uint64 windowEnd);
+    /// @notice Seat index >= the slot's seat count.
     error SeatOutOfRange(uint64 slot, uint256 seat);
+    /// @notice The seat has no SP.
     error SeatVacant(uint64 slot, uint256 seat);
+    /// @notice The seat was fulfilled.
     error SeatAlreadyFulfilled(uint64 slot, uint256 seat);
+    /// @notice The miss was already recorded.
     error MissAlreadyRecorded(uint64 slot, uint256 seat);
 
+    /// @notice No deal with this ID was recorded.
     error UnknownDeal(uint64 dealId);
+    /// @notice The deal's termination was already reported.
     error TerminationAlreadyReported(uint64 dealId);
+    /// @notice The market reports the deal active or expired normally.
     error DealNotTerminated(uint64 dealId);
+    /// @notice A market actor call failed with this exit code.
     error MarketCallFailed(int256 exitCode);
+    /// @notice The call_actor_id precompile call failed.
     error PrecompileCallFailed();
+    /// @notice No FIL attached.
     error ZeroValue();
 
+    /// @notice AuthenticateMessage / MarketNotifyDeal not sent by the market actor f05.
     error NotMarketActor(address caller);
+    /// @notice SectorContentChanged not sent by a native actor (masked ID address).
     error NotMinerActor(address caller);
+    /// @notice handle_filecoin_method got a method FilFil does not implement.
     error UnsupportedMethod(uint64 method);
+    /// @notice Params codec is neither CBOR (0x51) nor DAG-CBOR (0x71).
     error UnsupportedCodec(uint64 codec);
+    /// @notice Malformed CBOR params or actor return value.
     error MalformedParams();
+    /// @notice AuthenticateMessage params do not hold a well-formed DealProposal.
     error MalformedProposal();
+    /// @notice The deal's piece is not staged for any slot.
     error PieceNotStaged(bytes32 piece);
+    /// @notice The deal's provider is not an ID address.
     error ProviderNotIdAddress();
+    /// @notice The provider holds no seat of the piece's slot.
     error NotSeatHolder(uint64 slot, uint64 providerId);
+    /// @notice The seat already has a deal or activation for this piece.
     error PieceAlreadyDealt(uint64 slot, uint256 seat, uint256 pieceIndex);
+    /// @notice The current epoch is outside the slot's window.
     error OutsideWindow(uint64 slot, uint256 epoch, uint64 windowStart, uint64 windowEnd);
+    /// @notice The deal's padded size differs from the staged size.
     error PieceSizeMismatch(uint64 expected, uint64 actual);
+    /// @notice Verified (DataCap) deals are not accepted.
     error VerifiedDealNotAllowed();
+    /// @notice The deal starts later than the policy allows.
     error DealStartTooLate(int64 startEpoch, uint256 latest);
+    /// @notice The deal's duration is outside the policy.
     error DealDurationOutOfRange(int64 duration, uint64 min, uint64 max);
+    /// @notice The price per epoch exceeds the policy for this piece size.
     error PriceTooHigh(uint256 pricePerEpoch, uint256 maxPricePerEpoch);
+    /// @notice The client collateral must be zero.
     error ClientCollateralNotZero(uint256 clientCollateral);
+    /// @notice The provider collateral is below the policy floor.
     error ProviderCollateralTooLow(uint256 providerCollateral, uint256 minimum);
 
+    /// @notice The epoch is before slot 0.
     error EpochBeforeStart(uint256 epoch, uint64 startEpoch);
+    /// @notice The miner holds no seat in any slot whose window has not closed.
     error NoUpcomingWindow(uint64 minerId);
 
     // ------------------------------------------------------------------ events
