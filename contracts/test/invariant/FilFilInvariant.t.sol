@@ -83,13 +83,19 @@ contract Handler is Test {
         return uint64(started - 1 > back ? started - 1 - back : 0);
     }
 
+    /// @dev Every action also lets a few epochs pass, so runs cross several windows.
+    modifier ticks(uint256 seed) {
+        vm.roll(block.number + uint256(keccak256(abi.encode(seed, block.number))) % 12);
+        _;
+    }
+
     // ------------------------------------------------------------------ actions
 
     function roll(uint256 epochs) external {
         vm.roll(block.number + bound(epochs, 1, 100));
     }
 
-    function register(uint256 seed) external {
+    function register(uint256 seed) external ticks(seed) {
         uint64 m = miner(seed);
         IFilFil.ProviderInfo memory p = ff.provider(m);
         if (p.status == IFilFil.ProviderStatus.Registered) return;
@@ -100,15 +106,19 @@ contract Handler is Test {
         ghostIn += COLLATERAL;
     }
 
-    function leave(uint256 seed) external {
+    function leave(uint256 seed) external ticks(seed) {
         uint64 m = miner(seed);
         if (ff.provider(m).status != IFilFil.ProviderStatus.Registered) return;
         vm.prank(owner(m));
         ff.leave(m);
     }
 
-    function stage(uint256 seed) external {
-        uint64 slot = _recentSlot(seed);
+    function stage(uint256 seed) external ticks(seed) {
+        _stage(_recentSlot(seed), seed);
+    }
+
+    /// @dev Operators stage `slot` if it is due and not staged yet.
+    function _stage(uint64 slot, uint256 seed) internal {
         if (startedSlots() == 0 || ff.snapshot(slot).pieces.length != 0) return;
         (, uint256 we) = _window(slot);
         if (block.number >= we) return;
@@ -125,16 +135,23 @@ contract Handler is Test {
         ff.approveStage(slot, pieces, sizes);
     }
 
-    function fundRewards(uint256 amount) external {
+    function fundRewards(uint256 amount) external ticks(amount) {
         amount = bound(amount, 1, 5 ether);
         vm.deal(address(this), amount);
         ff.fundRewards{value: amount}();
         ghostIn += amount;
     }
 
-    /// @dev The market notifies a deal, possibly for a non-holder, an unstaged piece or outside the window.
-    function notifyDeal(uint256 seed) external {
+    /// @dev The market notifies a few deals, possibly for non-holders, unstaged pieces or outside the window.
+    function notifyDeal(uint256 seed) external ticks(seed) {
+        for (uint256 i; i < 3; ++i) {
+            _notifyOne(uint256(keccak256(abi.encode(seed, i))));
+        }
+    }
+
+    function _notifyOne(uint256 seed) internal {
         uint64 slot = _recentSlot(seed);
+        if ((seed >> 40) % 2 == 0) _stage(slot, seed);
         uint64 m = _pickMiner(slot, seed);
         bytes32 piece = keccak256(abi.encode("inv-piece", slot, (seed >> 16) % 3));
         TestCbor.DealFields memory d = TestCbor.DealFields({
@@ -160,8 +177,15 @@ contract Handler is Test {
     }
 
     /// @dev A miner actor notifies DDO activations.
-    function activate(uint256 seed) external {
+    function activate(uint256 seed) external ticks(seed) {
+        for (uint256 i; i < 2; ++i) {
+            _activateOne(uint256(keccak256(abi.encode(seed, i))));
+        }
+    }
+
+    function _activateOne(uint256 seed) internal {
         uint64 slot = _recentSlot(seed);
+        if ((seed >> 40) % 2 == 0) _stage(slot, seed);
         uint64 m = _pickMiner(slot, seed);
         if (ff.provider(m).status == IFilFil.ProviderStatus.None) return;
         uint256 idx = (seed >> 16) % 3;
@@ -188,7 +212,7 @@ contract Handler is Test {
         if (!ok) ghostBadDeals++;
     }
 
-    function recordMiss(uint256 seed) external {
+    function recordMiss(uint256 seed) external ticks(seed) {
         uint256 started = startedSlots();
         if (started == 0) return;
         uint64 slot = uint64(seed % started);
@@ -196,7 +220,7 @@ contract Handler is Test {
         try ff.recordMiss(slot, seat) {} catch {}
     }
 
-    function reportTermination(uint256 seed) external {
+    function reportTermination(uint256 seed) external ticks(seed) {
         if (nextDealId == 1) return;
         uint64 id = uint64(1 + seed % (nextDealId - 1));
         if (ff.deal(id).minerId == 0 || ff.deal(id).terminationReported) return;
@@ -204,7 +228,7 @@ contract Handler is Test {
         ff.reportTermination(id);
     }
 
-    function release(uint256 seed) external {
+    function release(uint256 seed) external ticks(seed) {
         uint64 m = miner(seed);
         IFilFil.ProviderInfo memory p = ff.provider(m);
         if (p.status != IFilFil.ProviderStatus.Left || p.stake == 0) return;
@@ -212,7 +236,7 @@ contract Handler is Test {
         try ff.releaseCollateral(m) {} catch {}
     }
 
-    function withdraw(uint256 seed) external {
+    function withdraw(uint256 seed) external ticks(seed) {
         address a = accounts[seed % accounts.length];
         uint256 bal = ff.balanceOf(a);
         if (bal == 0) return;
