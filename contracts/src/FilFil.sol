@@ -395,7 +395,9 @@ contract FilFil is IFilFil {
         revert UnsupportedMethod(method);
     }
 
-    /// @dev Read-only: no SSTORE, no event (the market sends it with the READ_ONLY flag).
+    /// @dev Read-only: no SSTORE, no event. The market sends AuthenticateMessage with
+    ///      SendFlags::READ_ONLY (builtin-actors actors/market/src/lib.rs, publish_storage_deals) and
+    ///      expects a CBOR bool back.
     function _authenticateMessage(bytes calldata rawParams) internal view {
         if (msg.sender != FVMActor.MARKET_ACTOR) revert NotMarketActor(msg.sender);
         (FilCbor.Proposal memory p, bool ok) = FilCbor.decodeAuthenticateMessage(rawParams);
@@ -469,6 +471,7 @@ contract FilFil is IFilFil {
         (uint256 ws, uint256 we) = _window(slot);
         if (block.number < ws || block.number >= we) return false;
         if (_pieces[slot][index].size != size) return false;
+        // the sector must commit to the data at least as long as the shortest acceptable deal
         if (int256(minCommitment) < int256(block.number) + int256(uint256(_params.policy.minDuration))) return false;
         _seatPieces[slot][seat][index] = RECORDED | RECORDED_DDO;
         emit PieceActivated(slot, seat, index, minerId, sector);
