@@ -768,6 +768,9 @@ contract FilFil is IFilFil {
     }
 
     function _checkController(uint64 minerId) internal {
+        // an EVM contract could answer IsControllingAddress with `true` for anyone: miner actors
+        // have no delegated address, EVM actors always do
+        if (FVMActor.hasDelegatedAddress(minerId)) revert NotAStorageMiner(minerId);
         // IsControllingAddressParam is a transparent Address (CBOR byte string); the return is a
         // transparent bool (builtin-actors actors/miner/src/types.rs)
         (int256 exitCode,, bytes memory ret) = FVMActor.call(

@@ -7,7 +7,11 @@ import {IFilFil} from "../src/interfaces/IFilFil.sol";
 import {FVMActor} from "../src/lib/FVMActor.sol";
 import {FilFilTestBase} from "./utils/FilFilTestBase.sol";
 import {TestCbor} from "./utils/TestCbor.sol";
-import {CALL_ACTOR_ID_PRECOMPILE} from "./mocks/FvmMocks.sol";
+import {
+    CALL_ACTOR_ID_PRECOMPILE,
+    LOOKUP_DELEGATED_ADDRESS_PRECOMPILE,
+    LookupDelegatedAddressMock
+} from "./mocks/FvmMocks.sol";
 
 contract RejectingReceiver {
     function callWithdraw(FilFil ff) external {
@@ -218,6 +222,17 @@ contract FilFilTest is FilFilTestBase {
         vm.prank(_owner(7777));
         vm.expectRevert(abi.encodeWithSelector(IFilFil.MinerCallFailed.selector, 7777, int256(6)));
         ff.register{value: COLLATERAL}(7777, _payout(7777));
+    }
+
+    function test_RevertIf_RegisterEvmActorPosingAsMiner() public {
+        // an EVM contract (it has an f410 address) answering IsControllingAddress with true
+        actors.setMiner(666, _owner(666));
+        LookupDelegatedAddressMock(LOOKUP_DELEGATED_ADDRESS_PRECOMPILE)
+            .setDelegated(666, abi.encodePacked(hex"040a", makeAddr("fake miner")));
+        vm.deal(_owner(666), COLLATERAL);
+        vm.prank(_owner(666));
+        vm.expectRevert(abi.encodeWithSelector(IFilFil.NotAStorageMiner.selector, 666));
+        ff.register{value: COLLATERAL}(666, _payout(666));
     }
 
     function test_RevertIf_RegisterAlreadyRegistered() public {

@@ -160,6 +160,8 @@ interface IFilFil {
     error ProviderAlreadyRegistered(uint64 minerId);
     /// @notice The miner actor says the caller is not its owner, worker or control address.
     error NotControllingAddress(uint64 minerId, address caller);
+    /// @notice The actor has a delegated (f4) address, so it is an EVM actor, not a storage miner.
+    error NotAStorageMiner(uint64 minerId);
     /// @notice The call to the miner actor failed (not a miner, or an actor error).
     error MinerCallFailed(uint64 minerId, int256 exitCode);
     /// @notice The list is full.

@@ -13,6 +13,9 @@ pragma solidity ^0.8.30;
 ///      exit codes are system errors, positive ones actor errors, 0 success.
 library FVMActor {
     address internal constant CALL_ACTOR_ID = 0xfe00000000000000000000000000000000000005;
+    /// @notice lookup_delegated_address: input one ABI word (actor ID), output the actor's f4
+    ///         address bytes, or nothing if it has none (fvm.rs lookup_delegated_address).
+    address internal constant LOOKUP_DELEGATED_ADDRESS = 0xfE00000000000000000000000000000000000002;
 
     /// @notice The storage market actor f05, as an actor ID and as its masked EVM address.
     uint64 internal constant MARKET_ACTOR_ID = 5;
@@ -47,6 +50,13 @@ library FVMActor {
         (bool ok, bytes memory out) = CALL_ACTOR_ID.delegatecall(_input(actorId, method, value, flags, params));
         if (!ok || out.length < 96) revert PrecompileCallFailed();
         (exitCode, codec, ret) = abi.decode(out, (int256, uint64, bytes));
+    }
+
+    /// @notice Whether actor `actorId` has a delegated (f4) address. EVM contracts, EthAccounts and
+    ///         placeholders have one; miner actors never do.
+    function hasDelegatedAddress(uint64 actorId) internal view returns (bool) {
+        (bool ok, bytes memory out) = LOOKUP_DELEGATED_ADDRESS.staticcall(abi.encode(uint256(actorId)));
+        return ok && out.length != 0;
     }
 
     function _input(uint64 actorId, uint64 method, uint256 value, uint64 flags, bytes memory params)

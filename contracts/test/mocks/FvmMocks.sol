@@ -37,6 +37,26 @@ contract CallActorIdMock {
     }
 }
 
+address constant LOOKUP_DELEGATED_ADDRESS_PRECOMPILE = 0xfE00000000000000000000000000000000000002;
+
+/// @notice Stand-in for the lookup_delegated_address precompile (0xfe00..02): one ABI word in (actor
+///         ID, must fit u64), the f4 address bytes out, or nothing.
+contract LookupDelegatedAddressMock {
+    error InvalidInput();
+
+    mapping(uint64 => bytes) public delegated;
+
+    function setDelegated(uint64 id, bytes calldata addr) external {
+        delegated[id] = addr;
+    }
+
+    fallback(bytes calldata input) external returns (bytes memory) {
+        uint256 id = abi.decode(input, (uint256));
+        if (id > type(uint64).max) revert InvalidInput();
+        return delegated[uint64(id)];
+    }
+}
+
 /// @notice Simulates the storage market actor (f05) and miner actors, checking params as they would.
 contract MockActors {
     int256 internal constant USR_ILLEGAL_ARGUMENT = 16;

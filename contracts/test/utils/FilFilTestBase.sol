@@ -4,7 +4,14 @@ pragma solidity ^0.8.30;
 import {Test} from "forge-std/Test.sol";
 import {FilFil} from "../../src/FilFil.sol";
 import {IFilFil} from "../../src/interfaces/IFilFil.sol";
-import {CallActorIdMock, MockActors, MOCK_ACTORS, CALL_ACTOR_ID_PRECOMPILE} from "../mocks/FvmMocks.sol";
+import {
+    CallActorIdMock,
+    LookupDelegatedAddressMock,
+    MockActors,
+    MOCK_ACTORS,
+    CALL_ACTOR_ID_PRECOMPILE,
+    LOOKUP_DELEGATED_ADDRESS_PRECOMPILE
+} from "../mocks/FvmMocks.sol";
 import {TestCbor} from "./TestCbor.sol";
 
 abstract contract FilFilTestBase is Test {
@@ -31,6 +38,7 @@ abstract contract FilFilTestBase is Test {
         vm.etch(CALL_ACTOR_ID_PRECOMPILE, address(new CallActorIdMock()).code);
         vm.etch(MOCK_ACTORS, address(new MockActors()).code);
         actors = MockActors(MOCK_ACTORS);
+        vm.etch(LOOKUP_DELEGATED_ADDRESS_PRECOMPILE, address(new LookupDelegatedAddressMock()).code);
         address[] memory ops = new address[](3);
         (ops[0], ops[1], ops[2]) = (op1, op2, op3);
         ff = new FilFil(_schedule(), _defaultParams(), ops, 2);
