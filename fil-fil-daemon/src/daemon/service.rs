@@ -313,7 +313,12 @@ impl Control for DaemonHandle {
         let window = s.window.lock();
         let window_start = window.records().next().map(|r| r.entry.height);
         Status {
-            node: format!("{:?}", s.config.node.as_ref().map(|n| n.ws_url())),
+            node: s
+                .config
+                .node
+                .as_ref()
+                .map(|n| n.ws_url())
+                .unwrap_or_default(),
             connected: s.node.client().is_some(),
             head_height: window.head().map(|h| h.height),
             head: window.head().map(|h| h.key.clone()).unwrap_or_default(),
