@@ -19,6 +19,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 
+use ahash::RandomState;
 use cid::Cid;
 
 use super::{BlockHeader, HeaderDecodeError, SnapshotWindow, TipsetKey};
@@ -134,8 +135,10 @@ pub struct SnapshotWalk<'s, S: ?Sized> {
     window: SnapshotWindow,
     collect_missing: bool,
     missing: Vec<MissingBlock>,
-    seen: HashSet<Cid>,
-    walked: HashSet<Cid>,
+    // aHash: every exported CID passes through these sets; DoS-resistant
+    // SipHash buys nothing for content-addressed keys we verified ourselves.
+    seen: HashSet<Cid, RandomState>,
+    walked: HashSet<Cid, RandomState>,
     stats: WalkStats,
 }
 
@@ -149,8 +152,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             window,
             collect_missing: false,
             missing: Vec::new(),
-            seen: HashSet::new(),
-            walked: HashSet::new(),
+            seen: HashSet::default(),
+            walked: HashSet::default(),
             stats: WalkStats::default(),
         }
     }
