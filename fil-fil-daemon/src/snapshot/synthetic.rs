@@ -252,6 +252,10 @@ fn header(out: &mut Vec<u8>, major: u8, value: u64) {
             out.push(m | 25);
             out.extend((value as u16).to_be_bytes());
         }
+        0x1_0000..=0xffff_ffff => {
+            out.push(m | 26);
+            out.extend((value as u32).to_be_bytes());
+        }
         _ => {
             out.push(m | 27);
             out.extend(value.to_be_bytes());
