@@ -1,12 +1,15 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod devnet;
 mod lotus_info;
 mod node_args;
-mod snapshot;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+pub mod commp;
+pub mod snapshot;
 
 /// fil-fil: fast, Lotus-identical Filecoin chain snapshots.
 #[derive(Debug, Parser)]
@@ -16,10 +19,16 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a Lotus-compatible chain simulator (or export its chain as a CAR).
+    Devnet(devnet::DevnetArgs),
     /// Check the connection to a Lotus node: network name and head.
     LotusInfo(lotus_info::LotusInfoArgs),
+    /// Compute piece commitments (PieceCID v1 and v2) of files.
+    Commp(commp::CommpArgs),
     /// Work with snapshot files offline (no daemon needed).
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
@@ -35,23 +44,12 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let result = match cli.command {
+        Command::Devnet(args) => block_on(devnet::run(args)),
+        Command::LotusInfo(args) => block_on(lotus_info::run(args)),
+        Command::Commp(args) => commp::run(args),
+        Command::Snapshot(cmd) => snapshot::run(cmd),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::LotusInfo(args) => lotus_info::run(args).await,
-            // Offline and CPU/IO-bound: runs on this thread, nothing else is scheduled.
-            Command::Snapshot(command) => command.run(),
-        }
-    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -59,4 +57,13 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a fresh multi-threaded runtime (sync commands skip it).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(future)
 }

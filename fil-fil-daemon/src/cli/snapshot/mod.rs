@@ -1,7 +1,9 @@
-//! `fil-fil snapshot …`: offline tools over snapshot files.
+//! `fil-fil snapshot …`: offline tools over snapshot files (no daemon needed).
 
 mod export;
 mod inspect;
+pub mod join;
+pub mod split;
 mod validate;
 
 use clap::Subcommand;
@@ -32,15 +34,19 @@ pub enum SnapshotCommand {
     /// heights above head - DEPTH, genesis state. Lists every required block the file lacks
     /// and exits non-zero if there is any.
     Validate(validate::ValidateArgs),
+    /// Cut a CARv1 snapshot into sector-sized CAR parts with a manifest.
+    Split(split::SplitArgs),
+    /// Reassemble parts written by `split` into the original file.
+    Join(join::JoinArgs),
 }
 
-impl SnapshotCommand {
-    /// Runs the subcommand.
-    pub fn run(self) -> anyhow::Result<()> {
-        match self {
-            Self::Export(args) => args.run(),
-            Self::Inspect(args) => args.run(),
-            Self::Validate(args) => args.run(),
-        }
+/// Runs a `snapshot` subcommand.
+pub fn run(command: SnapshotCommand) -> anyhow::Result<()> {
+    match command {
+        SnapshotCommand::Export(args) => args.run(),
+        SnapshotCommand::Inspect(args) => args.run(),
+        SnapshotCommand::Validate(args) => args.run(),
+        SnapshotCommand::Split(args) => split::run(args),
+        SnapshotCommand::Join(args) => join::run(args),
     }
 }
