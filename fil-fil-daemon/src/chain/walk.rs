@@ -136,6 +136,8 @@ pub struct SnapshotWalk<'s, S: ?Sized> {
     collect_missing: bool,
     missing: Vec<MissingBlock>,
     marks: Marks,
+    /// Emptied link lists, reused so a deep walk does not allocate per node.
+    spare: Vec<Vec<Cid>>,
     stats: WalkStats,
 }
 
@@ -150,6 +152,7 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             collect_missing: false,
             missing: Vec::new(),
             marks: Marks::default(),
+            spare: Vec::new(),
             stats: WalkStats::default(),
         }
     }
@@ -196,7 +199,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
                         from: cid,
                         height,
                     };
-                    self.node(*parent, from, false, &mut visit)?;
+                    let fresh = self.marks.set(parent, SEEN) & SEEN == 0;
+                    self.node(*parent, fresh, from, false, &mut visit)?;
                 }
             }
             if self.window.state_in_window(height)
@@ -264,20 +268,28 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             from: header,
             height,
         };
-        let mut stack: Vec<(Cid, std::vec::IntoIter<Cid>)> = Vec::new();
-        if let Some(links) = self.node(root, root_link, true, visit)? {
-            stack.push((root, links.into_iter()));
+        let mut stack: Vec<Frame> = Vec::new();
+        let fresh = self.marks.set(&root, SEEN) & SEEN == 0;
+        if let Some(links) = self.node(root, fresh, root_link, true, visit)? {
+            stack.push(Frame {
+                cid: root,
+                links,
+                next: 0,
+            });
         }
-        loop {
-            let next = match stack.last_mut() {
-                None => break,
-                Some((parent, links)) => links.next().map(|c| (*parent, c)),
-            };
-            let Some((parent, cid)) = next else {
-                stack.pop();
+        while let Some(top) = stack.last_mut() {
+            let Some(&cid) = top.links.get(top.next) else {
+                if let Some(done) = stack.pop() {
+                    self.spare.push(done.links);
+                }
                 continue;
             };
-            if !self.marks.mark(&cid, WALKED) {
+            top.next += 1;
+            let parent = top.cid;
+            // One probe for both of Lotus's sets. Marking `seen` before the
+            // codec filter matches Lotus, whose `seen.Visit` also runs first.
+            let before = self.marks.set(&cid, WALKED | SEEN);
+            if before & WALKED != 0 {
                 continue;
             }
             let link = Link {
@@ -285,28 +297,34 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
                 from: parent,
                 height,
             };
-            if let Some(links) = self.node(cid, link, true, visit)? {
-                stack.push((cid, links.into_iter()));
+            if let Some(links) = self.node(cid, before & SEEN == 0, link, true, visit)? {
+                stack.push(Frame {
+                    cid,
+                    links,
+                    next: 0,
+                });
             }
         }
         Ok(())
     }
 
-    /// Emits `cid` if it is due and, when `descend` and it is dag-cbor, returns
-    /// its links. Fetches the block at most once.
+    /// Emits `cid` if `fresh` (first time seen) and exportable and, when
+    /// `descend` and it is dag-cbor, returns its links. Fetches at most once.
     fn node<E: From<WalkError>>(
         &mut self,
         cid: Cid,
+        fresh: bool,
         link: Link,
         descend: bool,
         visit: &mut impl FnMut(&Cid, &[u8]) -> Result<(), E>,
     ) -> Result<Option<Vec<Cid>>, E> {
         let identity = is_identity(&cid);
-        let emit = !identity && is_exported_codec(cid.codec()) && self.marks.mark(&cid, SEEN);
+        let emit = fresh && !identity && is_exported_codec(cid.codec());
         let scan = descend && cid.codec() == DAG_CBOR;
         if !emit && !scan {
             return Ok(None);
         }
+        let spare = &mut self.spare;
         let mut work = |data: &[u8]| -> Result<Option<Vec<Cid>>, E> {
             if emit {
                 visit(&cid, data)?;
@@ -314,7 +332,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             if !scan {
                 return Ok(None);
             }
-            let mut links = Vec::new();
+            let mut links = spare.pop().unwrap_or_default();
+            links.clear();
             scan_links(data, |c| links.push(c)).map_err(|source| WalkError::BadLinks {
                 cid: Box::new(cid),
                 source,
@@ -384,10 +403,15 @@ enum CidKey {
 impl Marks {
     /// Sets `flag` on `cid`; true if it was not set before.
     fn mark(&mut self, cid: &Cid, flag: u8) -> bool {
+        self.set(cid, flag) & flag == 0
+    }
+
+    /// Sets `flags` on `cid`, returning the bits it had before.
+    fn set(&mut self, cid: &Cid, flags: u8) -> u8 {
         let bits = self.0.entry(CidKey::of(cid)).or_insert(0);
-        let fresh = *bits & flag == 0;
-        *bits |= flag;
-        fresh
+        let before = *bits;
+        *bits |= flags;
+        before
     }
 }
 
@@ -404,6 +428,14 @@ impl CidKey {
             _ => Self::Other(Box::new(*cid)),
         }
     }
+}
+
+/// A DAG node on the DFS stack and how far through its links the walk is.
+#[derive(Debug)]
+struct Frame {
+    cid: Cid,
+    links: Vec<Cid>,
+    next: usize,
 }
 
 /// Where a DAG node was reached from, for error reports.
