@@ -14,6 +14,7 @@ mod cid;
 mod fr32;
 mod hasher;
 mod node;
+mod sha_ni;
 mod size;
 mod tree;
 
