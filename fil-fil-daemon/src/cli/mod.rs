@@ -1,5 +1,9 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod devnet;
+mod lotus_info;
+mod node_args;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,11 +19,17 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a Lotus-compatible chain simulator (or export its chain as a CAR).
+    Devnet(devnet::DevnetArgs),
+    /// Check the connection to a Lotus node: network name and head.
+    LotusInfo(lotus_info::LotusInfoArgs),
     /// Compute piece commitments (PieceCID v1 and v2) of files.
     Commp(commp::CommpArgs),
-    /// Work with chain snapshot files.
+    /// Work with snapshot files offline (no daemon needed).
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
 }
@@ -35,6 +45,8 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Devnet(args) => block_on(devnet::run(args)),
+        Command::LotusInfo(args) => block_on(lotus_info::run(args)),
         Command::Commp(args) => commp::run(args),
         Command::Snapshot(cmd) => snapshot::run(cmd),
     };
@@ -45,4 +57,13 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a fresh multi-threaded runtime (sync commands skip it).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(future)
 }

@@ -1,0 +1,234 @@
+//! Block payloads live in large arena segments instead of one heap allocation per
+//! block: at 10^8 objects the allocator's per-allocation overhead alone would
+//! exceed the whole index budget.
+//!
+//! A record is `len: u32 LE ‖ bytes`, padded to 8 bytes. Freed records go on an
+//! intrusive free list per exact record size (the list link is written into the
+//! freed record itself, so free space costs nothing to track); allocation reuses
+//! an exact fit before bumping the tail. Chain churn frees and re-creates nodes of
+//! the same shapes (HAMT/AMT nodes, messages), so exact fits are common; the
+//! benchmark reports reserved vs live bytes after churn. A block larger than a
+//! segment gets a dedicated segment that is released when the block is freed.
+
+use std::collections::HashMap;
+
+use super::key::LOC_BITS;
+
+/// Largest (and default) segment size: a location holds the in-segment offset in
+/// 8-byte units in its low [`POS_BITS`] bits.
+pub const MAX_SEGMENT_BYTES: usize = 64 << 20;
+const POS_BITS: u32 = 23;
+const MAX_SEGMENTS: usize = 1 << (LOC_BITS - POS_BITS);
+const HEADER: usize = 4;
+/// Free-list terminator (location 0 is valid, so "none" is all ones).
+const NO_NEXT: u64 = u64::MAX;
+
+/// The arena cannot address more segments.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error("arena full: {MAX_SEGMENTS} segments in use")]
+pub struct ArenaFull;
+
+pub(crate) struct Arena {
+    segment_bytes: usize,
+    segments: Vec<Option<Box<[u8]>>>,
+    /// Segment and offset where the next bump allocation goes.
+    tail: Option<(usize, usize)>,
+    free: HashMap<usize, u64>,
+    free_segments: Vec<usize>,
+    reserved: usize,
+    live: usize,
+}
+
+fn stride(len: usize) -> usize {
+    (HEADER + len).div_ceil(8) * 8
+}
+
+fn split(loc: u64) -> (usize, usize) {
+    (
+        (loc >> POS_BITS) as usize,
+        ((loc & ((1 << POS_BITS) - 1)) as usize) * 8,
+    )
+}
+
+fn join(segment: usize, pos: usize) -> u64 {
+    (segment as u64) << POS_BITS | (pos / 8) as u64
+}
+
+impl Arena {
+    /// `segment_bytes` is clamped to `64..=MAX_SEGMENT_BYTES` and rounded to 8.
+    pub(crate) fn new(segment_bytes: usize) -> Arena {
+        Arena {
+            segment_bytes: segment_bytes.clamp(64, MAX_SEGMENT_BYTES) / 8 * 8,
+            segments: Vec::new(),
+            tail: None,
+            free: HashMap::new(),
+            free_segments: Vec::new(),
+            reserved: 0,
+            live: 0,
+        }
+    }
+
+    /// Bytes of segments allocated.
+    pub(crate) fn reserved_bytes(&self) -> usize {
+        self.reserved
+    }
+
+    /// Bytes of live records (payload plus headers and padding).
+    pub(crate) fn live_bytes(&self) -> usize {
+        self.live
+    }
+
+    /// True if records totalling `bytes` can certainly be allocated: bump waste at
+    /// segment ends is under half a segment per segment used.
+    pub(crate) fn has_room_for(&self, bytes: usize) -> bool {
+        let in_use = self.segments.len() - self.free_segments.len();
+        in_use + 2 * bytes.div_ceil(self.segment_bytes) < MAX_SEGMENTS
+    }
+
+    pub(crate) fn alloc(&mut self, data: &[u8]) -> Result<u64, ArenaFull> {
+        let len = u32::try_from(data.len()).map_err(|_| ArenaFull)?;
+        let size = stride(data.len());
+        let loc = if size > self.segment_bytes {
+            let segment = self.new_segment(size)?;
+            join(segment, 0)
+        } else if let Some(loc) = self.pop_free(size) {
+            loc
+        } else {
+            self.bump(size)?
+        };
+        let (segment, pos) = split(loc);
+        if let Some(Some(seg)) = self.segments.get_mut(segment) {
+            seg[pos..pos + HEADER].copy_from_slice(&len.to_le_bytes());
+            seg[pos + HEADER..pos + HEADER + data.len()].copy_from_slice(data);
+        }
+        self.live += size;
+        Ok(loc)
+    }
+
+    /// The bytes stored at `loc` (empty if `loc` is not a live record, which the
+    /// index never hands out).
+    pub(crate) fn get(&self, loc: u64) -> &[u8] {
+        let (segment, pos) = split(loc);
+        let Some(Some(seg)) = self.segments.get(segment) else {
+            debug_assert!(false, "dangling arena location");
+            return &[];
+        };
+        let len = seg
+            .get(pos..pos + HEADER)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .unwrap_or(0);
+        seg.get(pos + HEADER..pos + HEADER + len).unwrap_or(&[])
+    }
+
+    pub(crate) fn free(&mut self, loc: u64) {
+        let size = stride(self.get(loc).len());
+        let (segment, pos) = split(loc);
+        self.live -= size;
+        if size > self.segment_bytes {
+            if let Some(slot) = self.segments.get_mut(segment) {
+                if slot.take().is_some() {
+                    self.reserved -= size;
+                    self.free_segments.push(segment);
+                }
+            }
+            return;
+        }
+        self.push_free(segment, pos, size);
+    }
+
+    fn push_free(&mut self, segment: usize, pos: usize, size: usize) {
+        let next = self.free.get(&size).copied().unwrap_or(NO_NEXT);
+        if let Some(Some(seg)) = self.segments.get_mut(segment) {
+            seg[pos..pos + 8].copy_from_slice(&next.to_le_bytes());
+            self.free.insert(size, join(segment, pos));
+        }
+    }
+
+    fn pop_free(&mut self, size: usize) -> Option<u64> {
+        let head = *self.free.get(&size)?;
+        let (segment, pos) = split(head);
+        let seg = self.segments.get(segment)?.as_ref()?;
+        let mut next = [0u8; 8];
+        next.copy_from_slice(&seg[pos..pos + 8]);
+        match u64::from_le_bytes(next) {
+            NO_NEXT => self.free.remove(&size),
+            next => self.free.insert(size, next),
+        };
+        Some(head)
+    }
+
+    fn bump(&mut self, size: usize) -> Result<u64, ArenaFull> {
+        if let Some((segment, pos)) = self.tail {
+            if pos + size <= self.segment_bytes {
+                self.tail = Some((segment, pos + size));
+                return Ok(join(segment, pos));
+            }
+            // Keep the unused end of the full segment as a free record.
+            let rest = self.segment_bytes - pos;
+            if rest >= 8 {
+                self.push_free(segment, pos, rest);
+            }
+        }
+        let segment = self.new_segment(self.segment_bytes)?;
+        self.tail = Some((segment, size));
+        Ok(join(segment, 0))
+    }
+
+    fn new_segment(&mut self, bytes: usize) -> Result<usize, ArenaFull> {
+        // calloc-backed: pages are only committed once written.
+        let memory = vec![0u8; bytes].into_boxed_slice();
+        self.reserved += bytes;
+        if let Some(segment) = self.free_segments.pop() {
+            self.segments[segment] = Some(memory);
+            return Ok(segment);
+        }
+        if self.segments.len() >= MAX_SEGMENTS {
+            self.reserved -= bytes;
+            return Err(ArenaFull);
+        }
+        self.segments.push(Some(memory));
+        Ok(self.segments.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_reuses_and_spills_big_blocks() {
+        let mut arena = Arena::new(256);
+        let a = arena.alloc(b"hello").expect("alloc");
+        let big = vec![7u8; 1000];
+        let b = arena.alloc(&big).expect("alloc");
+        let empty = arena.alloc(b"").expect("alloc");
+        assert_eq!(arena.get(a), b"hello");
+        assert_eq!(arena.get(b), &big[..]);
+        assert_eq!(arena.get(empty), b"");
+        let reserved = arena.reserved_bytes();
+        arena.free(b);
+        assert_eq!(arena.reserved_bytes(), reserved - stride(1000));
+        arena.free(a);
+        let c = arena.alloc(b"world").expect("alloc");
+        assert_eq!(c, a, "exact-size free record is reused");
+        assert_eq!(arena.get(c), b"world");
+        arena.free(c);
+        arena.free(empty);
+        assert_eq!(arena.live_bytes(), 0);
+    }
+
+    #[test]
+    fn fills_many_segments() {
+        let mut arena = Arena::new(64);
+        let locs: Vec<_> = (0..100u8)
+            .map(|i| arena.alloc(&[i; 20]).expect("alloc"))
+            .collect();
+        for (i, loc) in locs.iter().enumerate() {
+            assert_eq!(arena.get(*loc), &[i as u8; 20]);
+        }
+        for loc in locs {
+            arena.free(loc);
+        }
+        assert_eq!(arena.live_bytes(), 0);
+    }
+}

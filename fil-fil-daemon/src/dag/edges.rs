@@ -1,0 +1,121 @@
+//! Which CIDs a stored block holds references to. Link and unlink both call
+//! [`push_edges`], so freeing a block always releases exactly what linking it took.
+//!
+//! A block that names the same child twice holds two references (one per edge,
+//! like cbor-gen's scan reports them), which keeps counting local: no per-block
+//! dedup set is needed on either path.
+
+use cid::Cid;
+
+use super::key::LinkKind;
+use crate::ipld::{
+    identity_data, is_exported_codec, is_identity, scan_links, CborScanError, DAG_CBOR,
+};
+
+/// Identity CIDs nest inline; bound the nesting so hostile input cannot recurse
+/// without limit.
+const MAX_IDENTITY_DEPTH: usize = 8;
+
+/// Chooses the outgoing edges of blocks linked as [`LinkKind::Spine`]. The daemon
+/// supplies one that decodes block headers and returns their `parents`; keeping
+/// the choice outside the store keeps `dag` below `chain` in the layering.
+pub trait EdgeSelector: Send + Sync {
+    /// Appends the CIDs `data` (the block `cid`) links to along the spine. Blocks
+    /// reached on the spine that are not headers (the genesis dummy parent) should
+    /// yield no edges rather than an error.
+    fn edges(&self, cid: &Cid, data: &[u8], out: &mut Vec<Cid>) -> Result<(), String>;
+}
+
+impl<F> EdgeSelector for F
+where
+    F: Fn(&Cid, &[u8], &mut Vec<Cid>) -> Result<(), String> + Send + Sync,
+{
+    fn edges(&self, cid: &Cid, data: &[u8], out: &mut Vec<Cid>) -> Result<(), String> {
+        self(cid, data, out)
+    }
+}
+
+/// Why a block's edges could not be determined.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EdgeError {
+    /// A dag-cbor block (or inline identity block) did not scan.
+    #[error(transparent)]
+    Scan(#[from] CborScanError),
+    /// Identity CIDs nested deeper than the store accepts.
+    #[error("identity CIDs nested deeper than {MAX_IDENTITY_DEPTH}")]
+    IdentityTooDeep,
+    /// The spine selector rejected the block.
+    #[error("spine edge selector: {0}")]
+    Selector(String),
+    /// A spine link was requested but the store has no spine selector.
+    #[error("no spine edge selector configured")]
+    NoSelector,
+}
+
+/// Appends the stored (non-identity) children of `cid` with the kind they are
+/// linked as. Identity children are never stored: a dag-cbor one is looked through
+/// and its own links become edges of `cid`.
+pub(crate) fn push_edges(
+    cid: &Cid,
+    kind: LinkKind,
+    data: &[u8],
+    spine: Option<&dyn EdgeSelector>,
+    out: &mut Vec<(Cid, LinkKind)>,
+) -> Result<(), EdgeError> {
+    match kind {
+        LinkKind::Dag => push_dag_edges(cid, data, out, 0),
+        LinkKind::Spine => {
+            let selector = spine.ok_or(EdgeError::NoSelector)?;
+            let mut children = Vec::new();
+            selector
+                .edges(cid, data, &mut children)
+                .map_err(EdgeError::Selector)?;
+            out.extend(
+                children
+                    .into_iter()
+                    .filter(|c| !is_identity(c))
+                    .map(|c| (c, LinkKind::Spine)),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Expands a root the same way: identity roots are looked through as [`LinkKind::Dag`].
+pub(crate) fn push_root(
+    cid: &Cid,
+    kind: LinkKind,
+    out: &mut Vec<(Cid, LinkKind)>,
+) -> Result<(), EdgeError> {
+    match identity_data(cid) {
+        Some(inline) => push_dag_edges(cid, inline, out, 1),
+        None => {
+            out.push((*cid, kind));
+            Ok(())
+        }
+    }
+}
+
+fn push_dag_edges(
+    cid: &Cid,
+    data: &[u8],
+    out: &mut Vec<(Cid, LinkKind)>,
+    depth: usize,
+) -> Result<(), EdgeError> {
+    if cid.codec() != DAG_CBOR {
+        return Ok(());
+    }
+    let mut links = Vec::new();
+    scan_links(data, |c| links.push(c))?;
+    for link in links {
+        if let Some(inline) = identity_data(&link) {
+            if depth >= MAX_IDENTITY_DEPTH {
+                return Err(EdgeError::IdentityTooDeep);
+            }
+            push_dag_edges(&link, inline, out, depth + 1)?;
+        } else if is_exported_codec(link.codec()) {
+            out.push((link, LinkKind::Dag));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! The DAG store: a reference-counted, content-addressed block store holding
+//! exactly what the snapshot window needs (saaf-style indirect counting: a block's
+//! count is the edges into it from held blocks plus direct links and pins).
+//!
+//! - [`DagStore::link`] / [`DagStore::link_many`]: take references, fetching what
+//!   is missing from an async batch [`BlockSource`]; atomic.
+//! - [`DagStore::unlink`]: drop references, freeing blocks that reach zero.
+//! - [`DagStore::pin`]: snapshot isolation for exports ([`PinGuard`]).
+//! - [`LinkKind::Spine`]: headers linked into the spine hold only their parents.
+//! - Checkpoints restore the exact store on daemon restart.
+//!
+//! Layout for ~10^8 objects: digests in a sharded ordered-probing index
+//! (`table`), other CID forms in a side map, payloads in 64 MiB arena segments
+//! with size-class free lists (`arena`).
+
+// Errors carry whole CIDs (~100 bytes) so they can name the block; they are
+// cold paths, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
+mod arena;
+mod checkpoint;
+mod edges;
+mod error;
+mod integrity;
+mod key;
+mod link;
+mod refs;
+mod source;
+mod state;
+mod store;
+mod table;
+
+pub use arena::{ArenaFull, MAX_SEGMENT_BYTES};
+pub use checkpoint::CheckpointError;
+pub use edges::{EdgeError, EdgeSelector};
+pub use error::{LinkError, RefError};
+pub use integrity::{IntegrityError, IntegrityReport};
+pub use key::LinkKind;
+pub use link::LinkStats;
+pub use refs::{PinGuard, UnlinkStats};
+pub use source::{BlockGetSource, BlockSource, SourceError};
+pub use store::{Counters, DagConfig, DagStore, MemoryStats};

@@ -1,0 +1,177 @@
+//! The store's data behind its lock: digest index, side map for other CID forms,
+//! spilled refcounts and the payload arena. Pure bookkeeping, no graph logic.
+
+use std::collections::HashMap;
+
+use cid::Cid;
+
+use super::arena::{Arena, ArenaFull};
+use super::key::{Key, LinkKind, Word, RC_SPILLED};
+use super::table::DigestTable;
+
+/// One block as the index sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) rc: u64,
+    pub(crate) kind: LinkKind,
+    loc: u64,
+}
+
+pub(crate) struct State {
+    table: DigestTable,
+    others: HashMap<Cid, Word>,
+    /// True counts of entries whose inline 24-bit count is saturated.
+    spilled: HashMap<Key, u64>,
+    pub(crate) arena: Arena,
+    payload: u64,
+    /// Live pin guards by id, with the (non-identity) CIDs each holds.
+    pub(crate) pins: HashMap<u64, Vec<Cid>>,
+}
+
+impl State {
+    pub(crate) fn new(segment_bytes: usize) -> State {
+        State {
+            table: DigestTable::default(),
+            others: HashMap::new(),
+            spilled: HashMap::new(),
+            arena: Arena::new(segment_bytes),
+            payload: 0,
+            pins: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.table.len() + self.others.len()
+    }
+
+    pub(crate) fn payload_bytes(&self) -> u64 {
+        self.payload
+    }
+
+    fn word(&self, key: &Key) -> Option<Word> {
+        match key {
+            Key::Digest(d) => self.table.get(d),
+            Key::Other(c) => self.others.get(c).copied(),
+        }
+    }
+
+    fn entry_of(&self, key: &Key, word: Word) -> Entry {
+        let rc = match word.rc() {
+            RC_SPILLED => self.spilled.get(key).copied().unwrap_or(RC_SPILLED),
+            rc => rc,
+        };
+        Entry {
+            rc,
+            kind: word.kind(),
+            loc: word.loc(),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<Entry> {
+        self.word(key).map(|w| self.entry_of(key, w))
+    }
+
+    pub(crate) fn data(&self, entry: &Entry) -> &[u8] {
+        self.arena.get(entry.loc)
+    }
+
+    fn put_word(&mut self, key: &Key, word: Word) {
+        match key {
+            Key::Digest(d) => self.table.insert(*d, word),
+            Key::Other(c) => {
+                self.others.insert(*c, word);
+            }
+        }
+    }
+
+    fn packed(&mut self, key: &Key, kind: LinkKind, rc: u64, loc: u64) -> Word {
+        if rc >= RC_SPILLED {
+            self.spilled.insert(key.clone(), rc);
+            Word::new(kind, RC_SPILLED, loc)
+        } else {
+            self.spilled.remove(key);
+            Word::new(kind, rc.max(1), loc)
+        }
+    }
+
+    /// Stores a new block with count `rc` (≥ 1).
+    pub(crate) fn insert(
+        &mut self,
+        key: &Key,
+        kind: LinkKind,
+        rc: u64,
+        data: &[u8],
+    ) -> Result<(), ArenaFull> {
+        let loc = self.arena.alloc(data)?;
+        let word = self.packed(key, kind, rc, loc);
+        self.put_word(key, word);
+        self.payload += data.len() as u64;
+        Ok(())
+    }
+
+    /// Sets the count of a present block (≥ 1; use [`State::remove`] for zero).
+    pub(crate) fn set_rc(&mut self, key: &Key, rc: u64) {
+        if let Some(word) = self.word(key) {
+            let word = self.packed(key, word.kind(), rc, word.loc());
+            self.put_word(key, word);
+        }
+    }
+
+    /// Drops a block and frees its payload.
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Entry> {
+        let word = match key {
+            Key::Digest(d) => self.table.remove(d),
+            Key::Other(c) => self.others.remove(c),
+        }?;
+        let entry = self.entry_of(key, word);
+        self.spilled.remove(key);
+        self.payload -= self.arena.get(entry.loc).len() as u64;
+        self.arena.free(entry.loc);
+        Some(entry)
+    }
+
+    /// Every block with its entry.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, Entry)> + '_ {
+        let digests = self.table.iter().map(|(d, w)| (Key::Digest(*d), w));
+        let others = self.others.iter().map(|(c, w)| (Key::Other(*c), *w));
+        digests.chain(others).map(|(k, w)| {
+            let e = self.entry_of(&k, w);
+            (k, e)
+        })
+    }
+
+    /// Index bytes: digest table slots (all capacity), side maps by capacity.
+    pub(crate) fn index_bytes(&self) -> usize {
+        let other_slot = std::mem::size_of::<(Cid, Word)>() + 1;
+        let spill_slot = std::mem::size_of::<(Key, u64)>() + 1;
+        self.table.heap_bytes()
+            + self.others.capacity() * other_slot
+            + self.spilled.capacity() * spill_slot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipld::block_cid;
+
+    #[test]
+    fn counts_beyond_the_inline_width_spill_and_come_back() {
+        let mut state = State::new(1024);
+        let key = Key::of(&block_cid(b"\x01"));
+        state
+            .insert(&key, LinkKind::Dag, 1, b"\x01")
+            .expect("insert");
+        state.set_rc(&key, RC_SPILLED + 10);
+        assert_eq!(state.get(&key).map(|e| e.rc), Some(RC_SPILLED + 10));
+        state.set_rc(&key, 3);
+        assert_eq!(state.get(&key).map(|e| e.rc), Some(3));
+        assert!(state.spilled.is_empty());
+        state.set_rc(&key, RC_SPILLED);
+        assert_eq!(state.get(&key).map(|e| e.rc), Some(RC_SPILLED));
+        let entry = state.remove(&key).expect("present");
+        assert_eq!(entry.rc, RC_SPILLED);
+        assert!(state.spilled.is_empty());
+        assert_eq!((state.len(), state.payload_bytes()), (0, 0));
+    }
+}
