@@ -18,6 +18,9 @@ use crate::ipld::BlockGet;
 /// dominates an export; higher levels cost far more time for a few percent.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
+/// zstd worker threads: one already takes compression off the walk's thread.
+const ZSTD_WORKERS: u32 = 1;
+
 /// Output buffer: big enough that the kernel sees few, large writes.
 const WRITE_BUFFER: usize = 4 << 20;
 
@@ -232,7 +235,13 @@ impl<W: Write> Sink<W> {
     fn new(out: W, compression: Compression) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Self::Plain(out),
-            Compression::Zstd { level } => Self::Zstd(zstd::Encoder::new(out, level)?),
+            Compression::Zstd { level } => {
+                let mut encoder = zstd::Encoder::new(out, level)?;
+                // Compress on a worker thread so it overlaps the (single-threaded)
+                // walk instead of adding to it; the output is one ordinary frame.
+                encoder.multithread(ZSTD_WORKERS)?;
+                Self::Zstd(encoder)
+            }
         })
     }
 
