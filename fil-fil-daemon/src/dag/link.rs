@@ -9,9 +9,9 @@
 //! block this walk counted as present (pins may concurrently add counts, which
 //! cannot invalidate that view; pin releases wait for the writer).
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+use ahash::AHashMap as HashMap;
 use cid::Cid;
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
@@ -136,16 +136,18 @@ impl DagStore {
         let state = self.shared.state.read();
         for (cid, kind) in level {
             let key = Key::of(&cid);
-            if let Some(staged) = stage.new.get_mut(&key) {
+            // Held blocks are never staged (the writer lock freezes the held set),
+            // so the common case, an edge to a held block, needs one probe.
+            if let Some(entry) = state.get(&key) {
+                check_kind(&cid, entry.kind, kind)?;
+                *stage.increments.entry(key).or_default() += 1;
+                stage.reused += 1;
+            } else if let Some(staged) = stage.new.get_mut(&key) {
                 check_kind(&cid, staged.kind, kind)?;
                 staged.rc += 1;
             } else if let Some((held, extra)) = stage.wanted.get_mut(&key) {
                 check_kind(&cid, *held, kind)?;
                 *extra += 1;
-            } else if let Some(entry) = state.get(&key) {
-                check_kind(&cid, entry.kind, kind)?;
-                *stage.increments.entry(key).or_default() += 1;
-                stage.reused += 1;
             } else {
                 stage.wanted.insert(key, (kind, 0));
                 wanted.push(cid);
@@ -213,9 +215,7 @@ impl DagStore {
             });
         }
         for (key, n) in &stage.increments {
-            if let Some(entry) = state.get(key) {
-                state.set_rc(key, entry.rc + n);
-            }
+            state.bump(key, i64::try_from(*n).unwrap_or(i64::MAX));
         }
         let fetched = stage.new.len() as u64;
         for (key, staged) in stage.new {

@@ -76,10 +76,7 @@ impl DagStore {
     /// Adds one count per CID and registers the pin (CIDs checked held).
     pub(crate) fn hold_pin(&self, state: &mut State, id: u64, cids: Vec<Cid>) -> PinGuard {
         for cid in &cids {
-            let key = Key::of(cid);
-            if let Some(entry) = state.get(&key) {
-                state.set_rc(&key, entry.rc + 1);
-            }
+            state.bump(&Key::of(cid), 1);
         }
         state.pins.insert(id, cids);
         self.guard(id)

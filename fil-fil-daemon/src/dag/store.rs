@@ -265,12 +265,11 @@ impl DagStore {
         let mut freed = 0u64;
         while let Some(cid) = work.pop() {
             let key = Key::of(&cid);
-            let Some(entry) = state.get(&key) else {
+            let Some(entry) = state.bump(&key, -1) else {
                 tracing::error!(%cid, "refcount underflow: releasing a block that is not held");
                 continue;
             };
             if entry.rc > 1 {
-                state.set_rc(&key, entry.rc - 1);
                 continue;
             }
             children.clear();

@@ -193,6 +193,13 @@ impl DigestTable {
         shard.find(digest).ok().map(|i| Word(shard.slots[i].word))
     }
 
+    /// The word of a present digest, for in-place update (must stay non-zero).
+    pub(crate) fn get_mut(&mut self, digest: &[u8; 32]) -> Option<&mut u64> {
+        let shard = &mut self.shards[shard_of(digest)];
+        let i = shard.find(digest).ok()?;
+        Some(&mut shard.slots[i].word)
+    }
+
     /// Inserts or overwrites.
     pub(crate) fn insert(&mut self, digest: [u8; 32], word: Word) {
         debug_assert!(word.0 != 0);
