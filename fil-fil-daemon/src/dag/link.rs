@@ -3,8 +3,8 @@
 //! Breadth-first: each level's missing CIDs are fetched in batches (several in
 //! flight), verified and *staged*; CIDs already held or staged just gain a count
 //! and are not descended into. Nothing touches the shared state until the whole
-//! walk succeeded; then one short exclusive lock applies the staged blocks and
-//! count increments. A failure anywhere therefore leaves the store exactly as it
+//! walk succeeded; then the exclusive lock (yielded every few thousand updates)
+//! applies the staged blocks and count increments. A failure anywhere therefore leaves the store exactly as it
 //! was. The writer mutex is held throughout, so no concurrent unlink can free a
 //! block this walk counted as present (pins may concurrently add counts, which
 //! cannot invalidate that view; pin releases wait for the writer).
@@ -15,12 +15,13 @@ use ahash::AHashMap as HashMap;
 use cid::Cid;
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
+use parking_lot::RwLockWriteGuard;
 
 use super::edges::{push_edges, push_root};
 use super::error::LinkError;
 use super::key::{Key, LinkKind};
 use super::source::BlockSource;
-use super::store::DagStore;
+use super::store::{DagStore, YIELD_EVERY};
 use crate::ipld::verify_block;
 
 /// What a link added.
@@ -214,11 +215,20 @@ impl DagStore {
                 source: super::arena::ArenaFull,
             });
         }
+        let mut steps = 0usize;
         for (key, n) in &stage.increments {
             state.bump(key, i64::try_from(*n).unwrap_or(i64::MAX));
+            steps += 1;
+            if steps % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
         }
         let fetched = stage.new.len() as u64;
         for (key, staged) in stage.new {
+            steps += 1;
+            if steps % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
             if let Err(source) = state.insert(&key, staged.kind, staged.rc, &staged.data) {
                 // has_room_for guarantees space; reaching here means the store is
                 // now inconsistent, so say so loudly.
