@@ -11,5 +11,9 @@
 pub mod car;
 pub mod chain;
 pub mod cli;
+pub mod commp;
 pub mod dag;
 pub mod ipld;
+pub mod lotus;
+pub mod parts;
+pub mod snapshot;

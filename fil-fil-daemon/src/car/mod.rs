@@ -1,10 +1,16 @@
 //! CAR (content-addressed archive) formats: CARv1 framing (header + varint-framed
-//! `CID ‖ data` sections). Formats only: no chain knowledge, no storage.
+//! `CID ‖ data` sections), CARv2 wrappers and zstd containers (plain and Forest's
+//! framed form), detected by magic bytes. Formats only: no chain knowledge, no
+//! storage.
 
+mod container;
 mod header;
+// CarError carries CIDs for precise messages; boxing them is the owner's call.
+#[allow(clippy::result_large_err)]
 mod v1;
 mod varint;
 
+pub use container::{open_car, open_car_file, AnyCarReader, CarFormat, Container, CARV2_PRAGMA};
 pub use header::{decode_header, encode_header, CarHeader};
 pub use v1::{CarBlock, CarReader, CarWriter};
 pub use varint::{read_uvarint, write_uvarint};
@@ -68,13 +74,13 @@ pub enum CarError {
         offset: u64,
     },
     /// A block's CID uses a hash we cannot verify.
-    #[error("block {cid} at byte {offset}: {reason}")]
+    #[error("block {cid} at byte {offset}: unsupported multihash code {code:#x}")]
     Unverifiable {
         /// The CID.
         cid: cid::Cid,
         /// Offset of the section.
         offset: u64,
-        /// Why.
-        reason: String,
+        /// The multihash code we cannot compute (kept small: errors stay cheap).
+        code: u64,
     },
 }

@@ -36,19 +36,28 @@ pub struct CarReader<R> {
 impl<R: BufRead> CarReader<R> {
     /// Reads and checks the header. Blocks are hash-verified unless
     /// [`CarReader::without_verification`] is used.
-    pub fn new(mut inner: R) -> Result<Self, CarError> {
-        let mut offset = 0;
-        let (len, n) = read_len(&mut inner, &mut offset, "header length")?
-            .ok_or(CarError::Truncated { what: "header length", offset: 0 })?;
+    pub fn new(inner: R) -> Result<Self, CarError> {
+        Self::new_at(inner, 0)
+    }
+
+    /// Like [`CarReader::new`] for a CARv1 payload starting `base` bytes into a
+    /// larger file (CARv2), so error offsets are file offsets.
+    pub fn new_at(mut inner: R, base: u64) -> Result<Self, CarError> {
+        let mut offset = base;
+        let (len, n) =
+            read_len(&mut inner, &mut offset, "header length")?.ok_or(CarError::Truncated {
+                what: "header length",
+                offset: base,
+            })?;
         if len == 0 || len > MAX_HEADER_LEN {
             return Err(CarError::BadHeader {
-                offset: 0,
+                offset: base,
                 reason: format!("header length {len} out of range"),
             });
         }
         let bytes = read_exact(&mut inner, len, &mut offset, "header")?;
         let header = decode_header(&bytes).map_err(|reason| CarError::BadHeader {
-            offset: n as u64,
+            offset: base + n as u64,
             reason,
         })?;
         Ok(Self {
@@ -100,10 +109,10 @@ impl<R: BufRead> CarReader<R> {
         if self.verify {
             verify_block(&cid, &data).map_err(|e| match e {
                 VerifyError::HashMismatch { cid } => CarError::HashMismatch { cid, offset: start },
-                other => CarError::Unverifiable {
+                VerifyError::UnsupportedHash { cid, code } => CarError::Unverifiable {
                     cid,
                     offset: start,
-                    reason: other.to_string(),
+                    code,
                 },
             })?;
         }
@@ -153,7 +162,10 @@ fn read_exact<R: BufRead>(
     let got = r
         .take(len)
         .read_to_end(&mut buf)
-        .map_err(|source| CarError::Io { offset: *offset, source })?;
+        .map_err(|source| CarError::Io {
+            offset: *offset,
+            source,
+        })?;
     if (got as u64) < len {
         return Err(CarError::Truncated {
             what,

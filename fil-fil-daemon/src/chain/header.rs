@@ -121,7 +121,10 @@ mod tests {
     /// Every header in a real Lotus export re-encodes to identical bytes.
     #[test]
     fn fixture_headers_roundtrip_byte_exact() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/export40.car");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/export40.car"
+        );
         let file = std::fs::File::open(path).expect("fixture present");
         let reader = CarReader::new(std::io::BufReader::new(file)).expect("car");
         let roots = reader.header().roots.clone();

@@ -1,8 +1,14 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod lotus_info;
+mod node_args;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+pub mod commp;
+pub mod snapshot;
 
 /// fil-fil: fast, Lotus-identical Filecoin chain snapshots.
 #[derive(Debug, Parser)]
@@ -13,7 +19,15 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Check the connection to a Lotus node: network name and head.
+    LotusInfo(lotus_info::LotusInfoArgs),
+    /// Compute piece commitments (PieceCID v1 and v2) of files.
+    Commp(commp::CommpArgs),
+    /// Work with snapshot files offline (no daemon needed).
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+}
 
 /// Entry point used by the binary; sets up tracing (honouring `RUST_LOG`) and runs the command.
 pub fn main() -> ExitCode {
@@ -25,5 +39,25 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::LotusInfo(args) => block_on(lotus_info::run(args)),
+        Command::Commp(args) => commp::run(args),
+        Command::Snapshot(cmd) => snapshot::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs an async command on a fresh multi-threaded runtime (sync commands skip it).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(future)
 }

@@ -68,7 +68,12 @@ impl<'a> Reader<'a> {
             25 => (u64::from(u16::from_be_bytes(self.array::<2>()?)), 0x100),
             26 => (u64::from(u32::from_be_bytes(self.array::<4>()?)), 0x1_0000),
             27 => (u64::from_be_bytes(self.array::<8>()?), 0x1_0000_0000),
-            _ => return Err(CborScanError::BadHeader { byte: first, offset: at }),
+            _ => {
+                return Err(CborScanError::BadHeader {
+                    byte: first,
+                    offset: at,
+                })
+            }
         };
         // Floats (major 7) carry raw bits, not lengths; cbor-gen only checks ints.
         if major != 7 && value < min {
@@ -109,8 +114,9 @@ pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborS
                 }
                 let bytes = r.take(len)?;
                 let cid = match bytes.split_first() {
-                    Some((0, cid_bytes)) => Cid::try_from(cid_bytes)
-                        .map_err(|_| bad_link(at, "bytes are not a CID"))?,
+                    Some((0, cid_bytes)) => {
+                        Cid::try_from(cid_bytes).map_err(|_| bad_link(at, "bytes are not a CID"))?
+                    }
                     _ => return Err(bad_link(at, "missing 0x00 multibase prefix")),
                 };
                 on_link(cid);
@@ -163,7 +169,10 @@ mod tests {
         );
         assert_eq!(
             scan_links(&[0x9f], |_| {}),
-            Err(CborScanError::BadHeader { byte: 0x9f, offset: 0 })
+            Err(CborScanError::BadHeader {
+                byte: 0x9f,
+                offset: 0
+            })
         );
         assert_eq!(
             scan_links(&[0x18, 0x05], |_| {}),

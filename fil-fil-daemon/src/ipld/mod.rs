@@ -6,7 +6,7 @@ mod verify;
 
 pub use cbor_scan::{scan_links, CborScanError};
 pub use cid::Cid;
-pub use verify::{block_cid, verify_block, VerifyError};
+pub use verify::{blake2b_256, block_cid, verify_block, VerifyError};
 
 /// Multicodec `raw`.
 pub const RAW: u64 = 0x55;

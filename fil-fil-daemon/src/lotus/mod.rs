@@ -1,0 +1,9 @@
+//! Lotus interop: the JSON shapes of the Lotus v1 API (`json`), how to find a node
+//! (`FULLNODE_API_INFO`), and a JSON-RPC client with go-jsonrpc channel support.
+
+pub mod api_info;
+pub mod client;
+pub mod json;
+
+pub use api_info::{ApiInfo, ApiInfoError};
+pub use client::{ChainNotifyStream, LotusClient, RpcError};
