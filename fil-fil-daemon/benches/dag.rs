@@ -224,8 +224,14 @@ fn main() {
     loop {
         let below = levels.last().cloned();
         let mut this = Vec::with_capacity(width);
-        for start in (0..width).step_by(a.chunk) {
-            let end = (start + a.chunk).min(width);
+        // A chunk of inner nodes releases FANOUT roots per node: keep that bounded.
+        let chunk = if below.is_some() {
+            (a.chunk / FANOUT).max(1)
+        } else {
+            a.chunk
+        };
+        for start in (0..width).step_by(chunk) {
+            let end = (start + chunk).min(width);
             let mut source = if levels.is_empty() {
                 code_source.clone()
             } else {

@@ -140,7 +140,8 @@ impl DagStore {
         let _writer = self.shared.writer.lock().await;
         self.apply_deferred();
         let state = self.shared.state.read();
-        let mut out = Hashing::new(w);
+        // Buffer *before* hashing so the hash sees large chunks, not 1-byte fields.
+        let mut out = io::BufWriter::with_capacity(1 << 20, Hashing::new(w));
         out.write_all(MAGIC)?;
         out.write_all(&VERSION.to_le_bytes())?;
         out.write_all(&(state.len() as u64).to_le_bytes())?;
@@ -159,9 +160,10 @@ impl DagStore {
                 write_bytes(&mut out, &cid.to_bytes())?;
             }
         }
-        let digest = out.digest();
-        out.inner.write_all(&digest)?;
-        out.flush()?;
+        let hashed = out.into_inner().map_err(|e| e.into_error())?;
+        let digest = hashed.digest();
+        hashed.inner.write_all(&digest)?;
+        hashed.inner.flush()?;
         Ok(())
     }
 

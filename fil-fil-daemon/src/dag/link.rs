@@ -2,12 +2,13 @@
 //!
 //! Breadth-first: each level's missing CIDs are fetched in batches (several in
 //! flight), verified and *staged*; CIDs already held or staged just gain a count
-//! and are not descended into. Nothing touches the shared state until the whole
-//! walk succeeded; then the exclusive lock (yielded every few thousand updates)
-//! applies the staged blocks and count increments. A failure anywhere therefore leaves the store exactly as it
-//! was. The writer mutex is held throughout, so no concurrent unlink can free a
-//! block this walk counted as present (pins may concurrently add counts, which
-//! cannot invalidate that view; pin releases wait for the writer).
+//! and are not descended into. Counts on held blocks are added in place as the walk
+//! meets them (one index probe each) and logged; staged blocks are inserted only
+//! once the whole walk succeeded. On failure the logged counts are taken back, so
+//! the store's blocks and counts end exactly as before (readers may briefly see
+//! the higher counts). The writer mutex is held throughout, so no unlink can free
+//! a block this walk counted as present; pins may add counts meanwhile, which
+//! commutes with everything here, and pin releases wait for the writer.
 
 use std::sync::atomic::Ordering;
 
@@ -47,8 +48,9 @@ struct Stage {
     new: HashMap<Key, Staged>,
     /// Requested this level, not fetched yet: kind and extra references.
     wanted: HashMap<Key, (LinkKind, u64)>,
-    increments: HashMap<Key, u64>,
-    reused: u64,
+    /// References already added to held blocks, one entry per reference, to be
+    /// taken back if the link fails.
+    increments: Vec<Key>,
 }
 
 fn check_kind(cid: &Cid, held: LinkKind, requested: LinkKind) -> Result<(), LinkError> {
@@ -120,11 +122,39 @@ impl DagStore {
                 .map_err(|source| LinkError::Edges { cid: *cid, source })?;
         }
         let mut stage = Stage::default();
-        while !level.is_empty() {
-            let wanted = self.classify(&mut stage, std::mem::take(&mut level))?;
-            level = self.fetch_level(&mut stage, &wanted, source).await?;
+        let walked = self.walk(&mut stage, level, source).await;
+        match walked.and_then(|()| self.commit(&mut stage)) {
+            Ok(stats) => Ok(stats),
+            Err(err) => {
+                self.take_back(&stage.increments);
+                Err(err)
+            }
         }
-        self.commit(stage)
+    }
+
+    async fn walk(
+        &self,
+        stage: &mut Stage,
+        mut level: Vec<(Cid, LinkKind)>,
+        source: &dyn BlockSource,
+    ) -> Result<(), LinkError> {
+        while !level.is_empty() {
+            let wanted = self.classify(stage, std::mem::take(&mut level))?;
+            level = self.fetch_level(stage, &wanted, source).await?;
+        }
+        Ok(())
+    }
+
+    /// Undoes the count increments of a failed link. They never reach zero (each
+    /// was added on top of a live count), so nothing is freed.
+    fn take_back(&self, increments: &[Key]) {
+        let mut state = self.shared.state.write();
+        for (i, key) in increments.iter().enumerate() {
+            state.bump(key, -1);
+            if (i + 1) % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
+        }
     }
 
     /// Counts references to held/staged blocks; returns the CIDs to fetch.
@@ -134,15 +164,21 @@ impl DagStore {
         level: Vec<(Cid, LinkKind)>,
     ) -> Result<Vec<Cid>, LinkError> {
         let mut wanted = Vec::new();
-        let state = self.shared.state.read();
-        for (cid, kind) in level {
+        // Edges to held blocks are counted in place right away (one index probe
+        // instead of a probe now and another at commit) and logged for undo. Held
+        // blocks cannot disappear meanwhile: unlinks wait for the writer mutex.
+        let mut state = self.shared.state.write();
+        for (i, (cid, kind)) in level.into_iter().enumerate() {
+            if (i + 1) % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
             let key = Key::of(&cid);
-            // Held blocks are never staged (the writer lock freezes the held set),
-            // so the common case, an edge to a held block, needs one probe.
-            if let Some(entry) = state.get(&key) {
+            if let Some(entry) = state.bump(&key, 1) {
+                if entry.kind != kind {
+                    state.bump(&key, -1);
+                }
                 check_kind(&cid, entry.kind, kind)?;
-                *stage.increments.entry(key).or_default() += 1;
-                stage.reused += 1;
+                stage.increments.push(key);
             } else if let Some(staged) = stage.new.get_mut(&key) {
                 check_kind(&cid, staged.kind, kind)?;
                 staged.rc += 1;
@@ -203,7 +239,7 @@ impl DagStore {
         Ok(next)
     }
 
-    fn commit(&self, stage: Stage) -> Result<LinkStats, LinkError> {
+    fn commit(&self, stage: &mut Stage) -> Result<LinkStats, LinkError> {
         let fetched_bytes: usize = stage.new.values().map(|s| s.data.len()).sum();
         let mut state = self.shared.state.write();
         if !state
@@ -216,15 +252,8 @@ impl DagStore {
             });
         }
         let mut steps = 0usize;
-        for (key, n) in &stage.increments {
-            state.bump(key, i64::try_from(*n).unwrap_or(i64::MAX));
-            steps += 1;
-            if steps % YIELD_EVERY == 0 {
-                RwLockWriteGuard::bump(&mut state);
-            }
-        }
         let fetched = stage.new.len() as u64;
-        for (key, staged) in stage.new {
+        for (key, staged) in stage.new.drain() {
             steps += 1;
             if steps % YIELD_EVERY == 0 {
                 RwLockWriteGuard::bump(&mut state);
@@ -246,7 +275,7 @@ impl DagStore {
         Ok(LinkStats {
             fetched,
             fetched_bytes: fetched_bytes as u64,
-            reused: stage.reused,
+            reused: stage.increments.len() as u64,
         })
     }
 }
