@@ -13,6 +13,7 @@ pub mod chain;
 pub mod cli;
 pub mod commp;
 pub mod dag;
+pub mod devnet;
 pub mod ipld;
 pub mod lotus;
 pub mod parts;

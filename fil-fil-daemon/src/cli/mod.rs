@@ -1,5 +1,6 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod devnet;
 mod lotus_info;
 mod node_args;
 
@@ -18,8 +19,12 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a Lotus-compatible chain simulator (or export its chain as a CAR).
+    Devnet(devnet::DevnetArgs),
     /// Check the connection to a Lotus node: network name and head.
     LotusInfo(lotus_info::LotusInfoArgs),
     /// Compute piece commitments (PieceCID v1 and v2) of files.
@@ -40,6 +45,7 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Devnet(args) => block_on(devnet::run(args)),
         Command::LotusInfo(args) => block_on(lotus_info::run(args)),
         Command::Commp(args) => commp::run(args),
         Command::Snapshot(cmd) => snapshot::run(cmd),
