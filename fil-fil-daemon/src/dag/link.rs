@@ -65,6 +65,9 @@ fn check_kind(cid: &Cid, held: LinkKind, requested: LinkKind) -> Result<(), Link
     }
 }
 
+/// Keys looked up together so their cache misses overlap.
+const TOUCH_BATCH: usize = 32;
+
 async fn fetch_batch<'a>(
     source: &'a dyn BlockSource,
     chunk: &'a [Cid],
@@ -168,26 +171,32 @@ impl DagStore {
         // instead of a probe now and another at commit) and logged for undo. Held
         // blocks cannot disappear meanwhile: unlinks wait for the writer mutex.
         let mut state = self.shared.state.write();
-        for (i, (cid, kind)) in level.into_iter().enumerate() {
-            if (i + 1) % YIELD_EVERY == 0 {
+        let mut keys = Vec::with_capacity(TOUCH_BATCH);
+        for (n, batch) in level.chunks(TOUCH_BATCH).enumerate() {
+            if n % (YIELD_EVERY / TOUCH_BATCH) == 0 {
                 RwLockWriteGuard::bump(&mut state);
             }
-            let key = Key::of(&cid);
-            if let Some(entry) = state.bump(&key, 1) {
-                if entry.kind != kind {
-                    state.bump(&key, -1);
+            keys.clear();
+            keys.extend(batch.iter().map(|(cid, _)| Key::of(cid)));
+            state.touch(keys.iter());
+            for ((cid, kind), key) in batch.iter().zip(keys.drain(..)) {
+                let kind = *kind;
+                if let Some(entry) = state.bump(&key, 1) {
+                    if entry.kind != kind {
+                        state.bump(&key, -1);
+                    }
+                    check_kind(cid, entry.kind, kind)?;
+                    stage.increments.push(key);
+                } else if let Some(staged) = stage.new.get_mut(&key) {
+                    check_kind(cid, staged.kind, kind)?;
+                    staged.rc += 1;
+                } else if let Some((held, extra)) = stage.wanted.get_mut(&key) {
+                    check_kind(cid, *held, kind)?;
+                    *extra += 1;
+                } else {
+                    stage.wanted.insert(key, (kind, 0));
+                    wanted.push(*cid);
                 }
-                check_kind(&cid, entry.kind, kind)?;
-                stage.increments.push(key);
-            } else if let Some(staged) = stage.new.get_mut(&key) {
-                check_kind(&cid, staged.kind, kind)?;
-                staged.rc += 1;
-            } else if let Some((held, extra)) = stage.wanted.get_mut(&key) {
-                check_kind(&cid, *held, kind)?;
-                *extra += 1;
-            } else {
-                stage.wanted.insert(key, (kind, 0));
-                wanted.push(cid);
             }
         }
         Ok(wanted)

@@ -108,6 +108,18 @@ impl State {
         Ok(())
     }
 
+    /// Pulls the index slots of `keys` into cache together (see
+    /// [`DigestTable::touch`]).
+    pub(crate) fn touch<'k>(&self, keys: impl Iterator<Item = &'k Key>) {
+        let mut acc = 0u64;
+        for key in keys {
+            if let Key::Digest(d) = key {
+                acc ^= self.table.touch(d);
+            }
+        }
+        std::hint::black_box(acc);
+    }
+
     /// Adds `delta` to a held block's count with a single index probe, unless the
     /// count would drop to zero (then nothing changes and the caller removes the
     /// block). Returns the entry as it was, or `None` if not held.

@@ -286,6 +286,9 @@ impl DagStore {
             }
             state.remove(&key);
             freed += 1;
+            // The children are looked up next: fetch their slots together.
+            let child_keys: Vec<Key> = children.iter().map(|(c, _)| Key::of(c)).collect();
+            state.touch(child_keys.iter());
             work.extend(children.iter().map(|(c, _)| *c));
         }
         self.shared
