@@ -263,6 +263,7 @@ impl DagStore {
     pub(crate) fn release(&self, state: &mut RwLockWriteGuard<'_, State>, mut work: Vec<Cid>) {
         let spine = self.shared.config.spine.as_deref();
         let mut children = Vec::new();
+        let mut child_keys = Vec::new();
         let mut steps = 0usize;
         let mut freed = 0u64;
         while let Some(cid) = work.pop() {
@@ -287,7 +288,8 @@ impl DagStore {
             state.remove(&key);
             freed += 1;
             // The children are looked up next: fetch their slots together.
-            let child_keys: Vec<Key> = children.iter().map(|(c, _)| Key::of(c)).collect();
+            child_keys.clear();
+            child_keys.extend(children.iter().map(|(c, _)| Key::of(c)));
             state.touch(child_keys.iter());
             work.extend(children.iter().map(|(c, _)| *c));
         }
