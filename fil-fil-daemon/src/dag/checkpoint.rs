@@ -5,8 +5,8 @@
 //! `"FILFILDG" ‖ version u32 ‖ entries u64 ‖ entries × (kind u8 ‖ count u64 ‖
 //! cid_len u32 ‖ cid ‖ data_len u32 ‖ data) ‖ pins u64 ‖ pins × (n u64 ‖ n ×
 //! (cid_len u32 ‖ cid)) ‖ blake2b-256 of everything before it`.
-//! Loading verifies the checksum, every block's hash and the store invariants
-//! before handing the store out, so a bad file never yields a half-loaded store.
+//! Loading verifies the checksum, every block's hash, and that every edge and pin
+//! names a held block, before handing the store out, so a bad file never yields a half-loaded store.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -230,7 +230,7 @@ impl DagStore {
         let ids: Vec<u64> = (1..=pins.len() as u64).collect();
         state.pins.extend(ids.iter().copied().zip(pins));
         let store = DagStore::from_state(config, state);
-        store.check_integrity()?;
+        store.check(false)?;
         store
             .shared
             .next_pin
