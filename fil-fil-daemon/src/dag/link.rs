@@ -9,6 +9,12 @@
 //! the higher counts). The writer mutex is held throughout, so no unlink can free
 //! a block this walk counted as present; pins may add counts meanwhile, which
 //! commutes with everything here, and pin releases wait for the writer.
+//!
+//! Cost of atomicity: every missing block is held in memory until the commit, so
+//! one link of a huge DAG needs its new payload twice for a moment. Bootstrapping a
+//! mainnet-sized state in one call should therefore be split (link subtrees as
+//! roots, then their parent, then unlink the subtree roots; the benchmark builds
+//! its 10^7-object tree that way).
 
 use std::sync::atomic::Ordering;
 
