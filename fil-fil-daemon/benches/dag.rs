@@ -143,6 +143,46 @@ fn proc_status(field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// CPU time of this thread (the runtime is single-threaded, so all store work runs
+/// here). The box is shared, so rates are also given per CPU-second.
+fn cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns = stat
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(ns)
+}
+
+/// Wall and CPU time of a section.
+#[derive(Default, Clone, Copy)]
+struct Clock {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Clock {
+    fn time<T>(&mut self, f: impl FnOnce() -> T) -> (T, Duration) {
+        let (w, c) = (Instant::now(), cpu());
+        let out = f();
+        let took = w.elapsed();
+        self.wall += took;
+        self.cpu += cpu() - c;
+        (out, took)
+    }
+
+    fn rates(&self, n: u64) -> String {
+        format!(
+            "{:.2?} wall / {:.2?} CPU -> {} objects/s wall, {} per CPU-second",
+            self.wall,
+            self.cpu,
+            rate(n, self.wall),
+            rate(n, self.cpu)
+        )
+    }
+}
+
 fn rate(n: u64, t: Duration) -> String {
     format!("{:.0}", n as f64 / t.as_secs_f64().max(1e-9))
 }
@@ -177,15 +217,21 @@ fn main() {
 
     // ---- build: bottom-up in chunks, each chunk's nodes linked as roots, then the
     // roots of the level below released once their parents hold them.
-    let (mut build_link, mut build_release) = (Duration::ZERO, Duration::ZERO);
+    let (mut build_link, mut build_release) = (Clock::default(), Clock::default());
     let (mut build_fetched, mut build_reused, mut released) = (0u64, 0u64, 0u64);
     let mut levels: Vec<Vec<[u8; 32]>> = Vec::new();
     let mut width = a.leaves;
     loop {
         let below = levels.last().cloned();
         let mut this = Vec::with_capacity(width);
-        for start in (0..width).step_by(a.chunk) {
-            let end = (start + a.chunk).min(width);
+        // A chunk of inner nodes releases FANOUT roots per node: keep that bounded.
+        let chunk = if below.is_some() {
+            (a.chunk / FANOUT).max(1)
+        } else {
+            a.chunk
+        };
+        for start in (0..width).step_by(chunk) {
+            let end = (start + chunk).min(width);
             let mut source = if levels.is_empty() {
                 code_source.clone()
             } else {
@@ -202,9 +248,8 @@ fn main() {
                 roots.push((cid, LinkKind::Dag));
                 source.insert(cid, data);
             }
-            let t = Instant::now();
-            let stats = rt.block_on(store.link_many(&roots, &source)).unwrap();
-            build_link += t.elapsed();
+            let (stats, _) =
+                build_link.time(|| rt.block_on(store.link_many(&roots, &source)).unwrap());
             build_fetched += stats.fetched;
             build_reused += stats.reused;
             if let Some(b) = &below {
@@ -212,9 +257,7 @@ fn main() {
                     .iter()
                     .map(digest_cid)
                     .collect();
-                let t = Instant::now();
-                rt.block_on(store.unlink_many(&children)).unwrap();
-                build_release += t.elapsed();
+                build_release.time(|| rt.block_on(store.unlink_many(&children)).unwrap());
                 released += children.len() as u64;
             }
         }
@@ -224,31 +267,23 @@ fn main() {
         }
         width = width.div_ceil(FANOUT);
     }
-    let built = store.memory();
     println!("\n## build ({} levels)", levels.len());
     println!(
-        "link: {} objects fetched+stored, {} edge increments in {:.2?} -> {} objects/s",
-        build_fetched,
-        build_reused,
-        build_link,
-        rate(build_fetched, build_link)
+        "link: {build_fetched} objects fetched+stored (+{build_reused} edge increments): {}",
+        build_link.rates(build_fetched)
     );
     println!(
-        "root release (decrements, nothing freed): {} in {:.2?} -> {} /s",
-        released,
-        build_release,
-        rate(released, build_release)
+        "root release ({released} decrements, nothing freed): {}",
+        build_release.rates(released)
     );
     report(&store, "after build");
 
     // ---- churn: per epoch rewrite leaves, copy paths, link header + state root.
     let mut states: VecDeque<Cid> = VecDeque::from([digest_cid(&levels[levels.len() - 1][0])]);
-    let genesis_state = states[0];
     let mut parent: Option<Cid> = None;
-    let (mut link_t, mut unlink_t) = (Duration::ZERO, Duration::ZERO);
+    let (mut link_t, mut unlink_t) = (Clock::default(), Clock::default());
     let (mut fetched, mut freed, mut worst_link, mut worst_unlink) =
         (0u64, 0u64, Duration::ZERO, Duration::ZERO);
-    let mut headers = 0u64;
     for epoch in 1..=a.epochs as u64 {
         let mut source = Source::new();
         let mut dirty: BTreeSet<usize> = BTreeSet::new();
@@ -277,15 +312,10 @@ fn main() {
         let head_data = header(epoch, parent.as_ref(), &state);
         let head = block_cid(&head_data);
         source.insert(head, head_data);
-        let t = Instant::now();
-        let stats = rt
-            .block_on(store.link_many(&[(head, LinkKind::Spine), (state, LinkKind::Dag)], &source))
-            .unwrap();
-        let took = t.elapsed();
-        link_t += took;
+        let roots = [(head, LinkKind::Spine), (state, LinkKind::Dag)];
+        let (stats, took) = link_t.time(|| rt.block_on(store.link_many(&roots, &source)).unwrap());
         worst_link = worst_link.max(took);
         fetched += stats.fetched;
-        headers += 1;
         if let Some(old) = parent.replace(head) {
             // The new head holds the old one through its parent edge.
             rt.block_on(store.unlink(old)).unwrap();
@@ -293,37 +323,31 @@ fn main() {
         states.push_back(state);
         if states.len() > a.window {
             let old = states.pop_front().unwrap();
-            let t = Instant::now();
-            let stats = rt.block_on(store.unlink(old)).unwrap();
-            let took = t.elapsed();
-            unlink_t += took;
+            let (stats, took) = unlink_t.time(|| rt.block_on(store.unlink(old)).unwrap());
             worst_unlink = worst_unlink.max(took);
             freed += stats.freed;
         }
     }
     println!("\n## churn ({} epochs)", a.epochs);
+    let epochs = a.epochs.max(1) as f64;
     println!(
-        "link: {} new objects ({} per epoch) in {:.2?} -> {} objects/s; mean {:.1} ms/epoch, worst {:.1} ms",
-        fetched,
-        fetched / a.epochs.max(1) as u64,
-        link_t,
-        rate(fetched, link_t),
-        link_t.as_secs_f64() * 1e3 / a.epochs.max(1) as f64,
+        "link: {fetched} new objects ({:.0}/epoch): {}; per epoch mean {:.1} ms wall ({:.1} ms CPU), worst {:.1} ms wall",
+        fetched as f64 / epochs,
+        link_t.rates(fetched),
+        link_t.wall.as_secs_f64() * 1e3 / epochs,
+        link_t.cpu.as_secs_f64() * 1e3 / epochs,
         worst_link.as_secs_f64() * 1e3
     );
     println!(
-        "unlink: {} objects freed in {:.2?} -> {} objects/s; worst {:.1} ms/epoch",
-        freed,
-        unlink_t,
-        rate(freed, unlink_t),
+        "unlink: {freed} objects freed: {}; worst {:.1} ms wall/epoch",
+        unlink_t.rates(freed),
         worst_unlink.as_secs_f64() * 1e3
     );
     report(&store, "after churn");
 
     let mut sink = CountingSink(0);
-    let t = Instant::now();
-    rt.block_on(store.write_checkpoint(&mut sink)).unwrap();
-    let took = t.elapsed();
+    let mut clock = Clock::default();
+    let (_, took) = clock.time(|| rt.block_on(store.write_checkpoint(&mut sink)).unwrap());
     println!(
         "\ncheckpoint to /dev/null: {} in {:.2?} -> {}/s",
         mib(sink.0),
@@ -335,21 +359,18 @@ fn main() {
     let objects = store.len() as u64;
     let mut roots: Vec<Cid> = states.into_iter().collect();
     roots.extend(parent);
-    let t = Instant::now();
-    let stats = rt.block_on(store.unlink_many(&roots)).unwrap();
-    let took = t.elapsed();
+    let mut teardown = Clock::default();
+    let (stats, _) = teardown.time(|| rt.block_on(store.unlink_many(&roots)).unwrap());
     println!("\n## teardown");
     println!(
-        "unlink all: {} objects freed in {:.2?} -> {} objects/s; left: {} objects, {} payload bytes",
+        "unlink all: {} objects freed: {}; left: {} objects, {} payload bytes",
         stats.freed,
-        took,
-        rate(stats.freed, took),
+        teardown.rates(stats.freed),
         store.len(),
         store.bytes()
     );
     assert_eq!(stats.freed, objects);
     assert!(store.is_empty());
-    let _ = (genesis_state, headers, built);
     println!("\npeak RSS (VmHWM): {}", mib(proc_status("VmHWM:")));
 }
 

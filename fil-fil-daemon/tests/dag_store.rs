@@ -340,6 +340,14 @@ fn spine_links_hold_parents_but_not_state() {
                 ..
             })
         ));
+        // A conflict found deeper in the walk takes back the counts added before it.
+        let mixed = add(&mut blocks, node(77, &[states[4], headers[1]]));
+        let before = snapshot(&store);
+        assert!(matches!(
+            store.link(mixed, LinkKind::Dag, &blocks).await,
+            Err(LinkError::KindConflict { .. })
+        ));
+        assert_eq!(snapshot(&store), before);
         store.check_integrity().unwrap();
         store.unlink(head).await.unwrap();
         assert_eq!(store.len(), 1);

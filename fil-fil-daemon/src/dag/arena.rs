@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use super::key::LOC_BITS;
 
 /// Largest (and default) segment size: a location holds the in-segment offset in
-/// 8-byte units in its low [`POS_BITS`] bits.
+/// 8-byte units in its low 23 bits.
 pub const MAX_SEGMENT_BYTES: usize = 64 << 20;
 const POS_BITS: u32 = 23;
 const MAX_SEGMENTS: usize = 1 << (LOC_BITS - POS_BITS);

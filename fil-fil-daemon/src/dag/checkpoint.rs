@@ -5,8 +5,8 @@
 //! `"FILFILDG" ‖ version u32 ‖ entries u64 ‖ entries × (kind u8 ‖ count u64 ‖
 //! cid_len u32 ‖ cid ‖ data_len u32 ‖ data) ‖ pins u64 ‖ pins × (n u64 ‖ n ×
 //! (cid_len u32 ‖ cid)) ‖ blake2b-256 of everything before it`.
-//! Loading verifies the checksum, every block's hash and the store invariants
-//! before handing the store out, so a bad file never yields a half-loaded store.
+//! Loading verifies the checksum, every block's hash, and that every edge and pin
+//! names a held block, before handing the store out, so a bad file never yields a half-loaded store.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -140,7 +140,8 @@ impl DagStore {
         let _writer = self.shared.writer.lock().await;
         self.apply_deferred();
         let state = self.shared.state.read();
-        let mut out = Hashing::new(w);
+        // Buffer *before* hashing so the hash sees large chunks, not 1-byte fields.
+        let mut out = io::BufWriter::with_capacity(1 << 20, Hashing::new(w));
         out.write_all(MAGIC)?;
         out.write_all(&VERSION.to_le_bytes())?;
         out.write_all(&(state.len() as u64).to_le_bytes())?;
@@ -159,9 +160,10 @@ impl DagStore {
                 write_bytes(&mut out, &cid.to_bytes())?;
             }
         }
-        let digest = out.digest();
-        out.inner.write_all(&digest)?;
-        out.flush()?;
+        let hashed = out.into_inner().map_err(|e| e.into_error())?;
+        let digest = hashed.digest();
+        hashed.inner.write_all(&digest)?;
+        hashed.inner.flush()?;
         Ok(())
     }
 
@@ -228,7 +230,7 @@ impl DagStore {
         let ids: Vec<u64> = (1..=pins.len() as u64).collect();
         state.pins.extend(ids.iter().copied().zip(pins));
         let store = DagStore::from_state(config, state);
-        store.check_integrity()?;
+        store.check(false)?;
         store
             .shared
             .next_pin

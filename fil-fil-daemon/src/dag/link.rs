@@ -2,25 +2,33 @@
 //!
 //! Breadth-first: each level's missing CIDs are fetched in batches (several in
 //! flight), verified and *staged*; CIDs already held or staged just gain a count
-//! and are not descended into. Nothing touches the shared state until the whole
-//! walk succeeded; then one short exclusive lock applies the staged blocks and
-//! count increments. A failure anywhere therefore leaves the store exactly as it
-//! was. The writer mutex is held throughout, so no concurrent unlink can free a
-//! block this walk counted as present (pins may concurrently add counts, which
-//! cannot invalidate that view; pin releases wait for the writer).
+//! and are not descended into. Counts on held blocks are added in place as the walk
+//! meets them (one index probe each) and logged; staged blocks are inserted only
+//! once the whole walk succeeded. On failure the logged counts are taken back, so
+//! the store's blocks and counts end exactly as before (readers may briefly see
+//! the higher counts). The writer mutex is held throughout, so no unlink can free
+//! a block this walk counted as present; pins may add counts meanwhile, which
+//! commutes with everything here, and pin releases wait for the writer.
+//!
+//! Cost of atomicity: every missing block is held in memory until the commit, so
+//! one link of a huge DAG needs its new payload twice for a moment. Bootstrapping a
+//! mainnet-sized state in one call should therefore be split (link subtrees as
+//! roots, then their parent, then unlink the subtree roots; the benchmark builds
+//! its 10^7-object tree that way).
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+use ahash::AHashMap as HashMap;
 use cid::Cid;
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
+use parking_lot::RwLockWriteGuard;
 
 use super::edges::{push_edges, push_root};
 use super::error::LinkError;
 use super::key::{Key, LinkKind};
 use super::source::BlockSource;
-use super::store::DagStore;
+use super::store::{DagStore, YIELD_EVERY};
 use crate::ipld::verify_block;
 
 /// What a link added.
@@ -46,8 +54,9 @@ struct Stage {
     new: HashMap<Key, Staged>,
     /// Requested this level, not fetched yet: kind and extra references.
     wanted: HashMap<Key, (LinkKind, u64)>,
-    increments: HashMap<Key, u64>,
-    reused: u64,
+    /// References already added to held blocks, one entry per reference, to be
+    /// taken back if the link fails.
+    increments: Vec<Key>,
 }
 
 fn check_kind(cid: &Cid, held: LinkKind, requested: LinkKind) -> Result<(), LinkError> {
@@ -61,6 +70,9 @@ fn check_kind(cid: &Cid, held: LinkKind, requested: LinkKind) -> Result<(), Link
         })
     }
 }
+
+/// Keys looked up together so their cache misses overlap.
+const TOUCH_BATCH: usize = 32;
 
 async fn fetch_batch<'a>(
     source: &'a dyn BlockSource,
@@ -119,11 +131,39 @@ impl DagStore {
                 .map_err(|source| LinkError::Edges { cid: *cid, source })?;
         }
         let mut stage = Stage::default();
-        while !level.is_empty() {
-            let wanted = self.classify(&mut stage, std::mem::take(&mut level))?;
-            level = self.fetch_level(&mut stage, &wanted, source).await?;
+        let walked = self.walk(&mut stage, level, source).await;
+        match walked.and_then(|()| self.commit(&mut stage)) {
+            Ok(stats) => Ok(stats),
+            Err(err) => {
+                self.take_back(&stage.increments);
+                Err(err)
+            }
         }
-        self.commit(stage)
+    }
+
+    async fn walk(
+        &self,
+        stage: &mut Stage,
+        mut level: Vec<(Cid, LinkKind)>,
+        source: &dyn BlockSource,
+    ) -> Result<(), LinkError> {
+        while !level.is_empty() {
+            let wanted = self.classify(stage, std::mem::take(&mut level))?;
+            level = self.fetch_level(stage, &wanted, source).await?;
+        }
+        Ok(())
+    }
+
+    /// Undoes the count increments of a failed link. They never reach zero (each
+    /// was added on top of a live count), so nothing is freed.
+    fn take_back(&self, increments: &[Key]) {
+        let mut state = self.shared.state.write();
+        for (i, key) in increments.iter().enumerate() {
+            state.bump(key, -1);
+            if (i + 1) % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
+        }
     }
 
     /// Counts references to held/staged blocks; returns the CIDs to fetch.
@@ -133,22 +173,36 @@ impl DagStore {
         level: Vec<(Cid, LinkKind)>,
     ) -> Result<Vec<Cid>, LinkError> {
         let mut wanted = Vec::new();
-        let state = self.shared.state.read();
-        for (cid, kind) in level {
-            let key = Key::of(&cid);
-            if let Some(staged) = stage.new.get_mut(&key) {
-                check_kind(&cid, staged.kind, kind)?;
-                staged.rc += 1;
-            } else if let Some((held, extra)) = stage.wanted.get_mut(&key) {
-                check_kind(&cid, *held, kind)?;
-                *extra += 1;
-            } else if let Some(entry) = state.get(&key) {
-                check_kind(&cid, entry.kind, kind)?;
-                *stage.increments.entry(key).or_default() += 1;
-                stage.reused += 1;
-            } else {
-                stage.wanted.insert(key, (kind, 0));
-                wanted.push(cid);
+        // Edges to held blocks are counted in place right away (one index probe
+        // instead of a probe now and another at commit) and logged for undo. Held
+        // blocks cannot disappear meanwhile: unlinks wait for the writer mutex.
+        let mut state = self.shared.state.write();
+        let mut keys = Vec::with_capacity(TOUCH_BATCH);
+        for (n, batch) in level.chunks(TOUCH_BATCH).enumerate() {
+            if n % (YIELD_EVERY / TOUCH_BATCH) == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
+            keys.clear();
+            keys.extend(batch.iter().map(|(cid, _)| Key::of(cid)));
+            state.touch(keys.iter());
+            for ((cid, kind), key) in batch.iter().zip(keys.drain(..)) {
+                let kind = *kind;
+                if let Some(entry) = state.bump(&key, 1) {
+                    if entry.kind != kind {
+                        state.bump(&key, -1);
+                    }
+                    check_kind(cid, entry.kind, kind)?;
+                    stage.increments.push(key);
+                } else if let Some(staged) = stage.new.get_mut(&key) {
+                    check_kind(cid, staged.kind, kind)?;
+                    staged.rc += 1;
+                } else if let Some((held, extra)) = stage.wanted.get_mut(&key) {
+                    check_kind(cid, *held, kind)?;
+                    *extra += 1;
+                } else {
+                    stage.wanted.insert(key, (kind, 0));
+                    wanted.push(*cid);
+                }
             }
         }
         Ok(wanted)
@@ -200,7 +254,7 @@ impl DagStore {
         Ok(next)
     }
 
-    fn commit(&self, stage: Stage) -> Result<LinkStats, LinkError> {
+    fn commit(&self, stage: &mut Stage) -> Result<LinkStats, LinkError> {
         let fetched_bytes: usize = stage.new.values().map(|s| s.data.len()).sum();
         let mut state = self.shared.state.write();
         if !state
@@ -212,13 +266,13 @@ impl DagStore {
                 source: super::arena::ArenaFull,
             });
         }
-        for (key, n) in &stage.increments {
-            if let Some(entry) = state.get(key) {
-                state.set_rc(key, entry.rc + n);
-            }
-        }
+        let mut steps = 0usize;
         let fetched = stage.new.len() as u64;
-        for (key, staged) in stage.new {
+        for (key, staged) in stage.new.drain() {
+            steps += 1;
+            if steps % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
             if let Err(source) = state.insert(&key, staged.kind, staged.rc, &staged.data) {
                 // has_room_for guarantees space; reaching here means the store is
                 // now inconsistent, so say so loudly.
@@ -236,7 +290,7 @@ impl DagStore {
         Ok(LinkStats {
             fetched,
             fetched_bytes: fetched_bytes as u64,
-            reused: stage.reused,
+            reused: stage.increments.len() as u64,
         })
     }
 }

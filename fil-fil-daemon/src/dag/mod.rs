@@ -9,6 +9,15 @@
 //! - [`LinkKind::Spine`]: headers linked into the spine hold only their parents.
 //! - Checkpoints restore the exact store on daemon restart.
 //!
+//! How the daemon drives it (one writer; readers run concurrently):
+//! - apply a tipset: `link_many` with each header as [`LinkKind::Spine`] and its
+//!   messages and parent state root as [`LinkKind::Dag`], in one call;
+//! - a tipset leaves the window: `unlink_many` its state root (and messages);
+//! - revert: `unlink_many` exactly what the reverted apply linked;
+//! - snapshot: `pin` every root the export will walk (the head headers hold all
+//!   ancestor headers, but *not* their messages or state, so pin those roots
+//!   too), export through [`BlockGet`](crate::ipld::BlockGet), drop the guard.
+//!
 //! Layout for ~10^8 objects: digests in a sharded ordered-probing index
 //! (`table`), other CID forms in a side map, payloads in 64 MiB arena segments
 //! with size-class free lists (`arena`).

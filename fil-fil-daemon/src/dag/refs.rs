@@ -4,10 +4,10 @@
 //! when its [`PinGuard`] drops; if a writer is busy at that moment the release is
 //! queued and applied by the next writer, so dropping a guard never blocks.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use ahash::AHashMap as HashMap;
 use cid::Cid;
 
 use super::edges::push_root;
@@ -31,7 +31,7 @@ fn held_roots(state: &State, roots: &[Cid]) -> Result<Vec<Cid>, RefError> {
         push_root(cid, LinkKind::Dag, &mut expanded)
             .map_err(|source| RefError::Edges { cid: *cid, source })?;
     }
-    let mut times: HashMap<Cid, u64> = HashMap::new();
+    let mut times: HashMap<Cid, u64> = HashMap::default();
     for (cid, _) in &expanded {
         *times.entry(*cid).or_default() += 1;
     }
@@ -76,10 +76,7 @@ impl DagStore {
     /// Adds one count per CID and registers the pin (CIDs checked held).
     pub(crate) fn hold_pin(&self, state: &mut State, id: u64, cids: Vec<Cid>) -> PinGuard {
         for cid in &cids {
-            let key = Key::of(cid);
-            if let Some(entry) = state.get(&key) {
-                state.set_rc(&key, entry.rc + 1);
-            }
+            state.bump(&Key::of(cid), 1);
         }
         state.pins.insert(id, cids);
         self.guard(id)

@@ -1,8 +1,7 @@
 //! The store's data behind its lock: digest index, side map for other CID forms,
 //! spilled refcounts and the payload arena. Pure bookkeeping, no graph logic.
 
-use std::collections::HashMap;
-
+use ahash::AHashMap as HashMap;
 use cid::Cid;
 
 use super::arena::{Arena, ArenaFull};
@@ -32,11 +31,11 @@ impl State {
     pub(crate) fn new(segment_bytes: usize) -> State {
         State {
             table: DigestTable::default(),
-            others: HashMap::new(),
-            spilled: HashMap::new(),
+            others: HashMap::default(),
+            spilled: HashMap::default(),
             arena: Arena::new(segment_bytes),
             payload: 0,
-            pins: HashMap::new(),
+            pins: HashMap::default(),
         }
     }
 
@@ -109,12 +108,50 @@ impl State {
         Ok(())
     }
 
-    /// Sets the count of a present block (≥ 1; use [`State::remove`] for zero).
-    pub(crate) fn set_rc(&mut self, key: &Key, rc: u64) {
-        if let Some(word) = self.word(key) {
-            let word = self.packed(key, word.kind(), rc, word.loc());
-            self.put_word(key, word);
+    /// Pulls the index slots of `keys` into cache together (see
+    /// [`DigestTable::touch`]).
+    pub(crate) fn touch<'k>(&self, keys: impl Iterator<Item = &'k Key>) {
+        let mut acc = 0u64;
+        for key in keys {
+            if let Key::Digest(d) = key {
+                acc ^= self.table.touch(d);
+            }
         }
+        std::hint::black_box(acc);
+    }
+
+    /// Adds `delta` to a held block's count with a single index probe, unless the
+    /// count would drop to zero (then nothing changes and the caller removes the
+    /// block). Returns the entry as it was, or `None` if not held.
+    pub(crate) fn bump(&mut self, key: &Key, delta: i64) -> Option<Entry> {
+        let slot = match key {
+            Key::Digest(d) => self.table.get_mut(d)?,
+            Key::Other(c) => &mut self.others.get_mut(c)?.0,
+        };
+        let word = Word(*slot);
+        let rc = match word.rc() {
+            RC_SPILLED => self.spilled.get(key).copied().unwrap_or(RC_SPILLED),
+            rc => rc,
+        };
+        let before = Entry {
+            rc,
+            kind: word.kind(),
+            loc: word.loc(),
+        };
+        let new = rc.saturating_add_signed(delta);
+        if new == 0 {
+            return Some(before);
+        }
+        if new >= RC_SPILLED {
+            self.spilled.insert(key.clone(), new);
+            *slot = Word::new(word.kind(), RC_SPILLED, word.loc()).0;
+        } else {
+            if rc >= RC_SPILLED {
+                self.spilled.remove(key);
+            }
+            *slot = Word::new(word.kind(), new, word.loc()).0;
+        }
+        Some(before)
     }
 
     /// Drops a block and frees its payload.
@@ -162,12 +199,18 @@ mod tests {
         state
             .insert(&key, LinkKind::Dag, 1, b"\x01")
             .expect("insert");
-        state.set_rc(&key, RC_SPILLED + 10);
+        state.bump(&key, RC_SPILLED as i64 + 9);
         assert_eq!(state.get(&key).map(|e| e.rc), Some(RC_SPILLED + 10));
-        state.set_rc(&key, 3);
+        state.bump(&key, -(RC_SPILLED as i64 + 7));
         assert_eq!(state.get(&key).map(|e| e.rc), Some(3));
         assert!(state.spilled.is_empty());
-        state.set_rc(&key, RC_SPILLED);
+        assert_eq!(
+            state.bump(&key, -3).map(|e| e.rc),
+            Some(3),
+            "zero is left to remove"
+        );
+        assert_eq!(state.get(&key).map(|e| e.rc), Some(3));
+        state.bump(&key, RC_SPILLED as i64 - 3);
         assert_eq!(state.get(&key).map(|e| e.rc), Some(RC_SPILLED));
         let entry = state.remove(&key).expect("present");
         assert_eq!(entry.rc, RC_SPILLED);

@@ -5,8 +5,10 @@
 //! take it shared, so an export never holds a store-wide lock for its duration and
 //! a commit waits at most for one block copy. Mutations are serialized by an async
 //! writer mutex; a link fetches and verifies *outside* the RwLock and takes it
-//! exclusively only to commit, and long unlink cascades yield it every
-//! [`YIELD_EVERY`] frees. Parking_lot's fair unlocking keeps a waiting writer from
+//! exclusively to commit; commits and unlink cascades yield it every
+//! [`YIELD_EVERY`] updates. Yielding mid-commit only lets readers see some new
+//! blocks early (nothing can fail after the commit starts); yielding mid-cascade
+//! only lets them see blocks whose release is still pending. Parking_lot's fair unlocking keeps a waiting writer from
 //! being starved by a stream of readers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +23,7 @@ use super::key::{Key, LinkKind};
 use super::state::State;
 use crate::ipld::{is_identity, BlockGet};
 
-/// Frees done under one exclusive lock hold before letting readers in.
+/// Count updates done under one exclusive lock hold before letting readers in.
 pub(crate) const YIELD_EVERY: usize = 4096;
 
 /// Store tuning.
@@ -261,16 +263,20 @@ impl DagStore {
     pub(crate) fn release(&self, state: &mut RwLockWriteGuard<'_, State>, mut work: Vec<Cid>) {
         let spine = self.shared.config.spine.as_deref();
         let mut children = Vec::new();
+        let mut child_keys = Vec::new();
         let mut steps = 0usize;
         let mut freed = 0u64;
         while let Some(cid) = work.pop() {
+            steps += 1;
+            if steps % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(state);
+            }
             let key = Key::of(&cid);
-            let Some(entry) = state.get(&key) else {
+            let Some(entry) = state.bump(&key, -1) else {
                 tracing::error!(%cid, "refcount underflow: releasing a block that is not held");
                 continue;
             };
             if entry.rc > 1 {
-                state.set_rc(&key, entry.rc - 1);
                 continue;
             }
             children.clear();
@@ -281,11 +287,11 @@ impl DagStore {
             }
             state.remove(&key);
             freed += 1;
+            // The children are looked up next: fetch their slots together.
+            child_keys.clear();
+            child_keys.extend(children.iter().map(|(c, _)| Key::of(c)));
+            state.touch(child_keys.iter());
             work.extend(children.iter().map(|(c, _)| *c));
-            steps += 1;
-            if steps % YIELD_EVERY == 0 {
-                RwLockWriteGuard::bump(state);
-            }
         }
         self.shared
             .counters

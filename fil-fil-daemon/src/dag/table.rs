@@ -193,6 +193,22 @@ impl DigestTable {
         shard.find(digest).ok().map(|i| Word(shard.slots[i].word))
     }
 
+    /// Reads the home slot of `digest` and returns a value depending on it. Callers
+    /// touch a batch of keys before looking them up so the cache misses overlap
+    /// instead of being paid one after another (safe-code stand-in for prefetch).
+    pub(crate) fn touch(&self, digest: &[u8; 32]) -> u64 {
+        let shard = &self.shards[shard_of(digest)];
+        let home = shard.home(hash_of(digest));
+        shard.slots.get(home).map_or(0, |s| s.word)
+    }
+
+    /// The word of a present digest, for in-place update (must stay non-zero).
+    pub(crate) fn get_mut(&mut self, digest: &[u8; 32]) -> Option<&mut u64> {
+        let shard = &mut self.shards[shard_of(digest)];
+        let i = shard.find(digest).ok()?;
+        Some(&mut shard.slots[i].word)
+    }
+
     /// Inserts or overwrites.
     pub(crate) fn insert(&mut self, digest: [u8; 32], word: Word) {
         debug_assert!(word.0 != 0);
