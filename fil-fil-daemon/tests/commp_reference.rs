@@ -70,12 +70,12 @@ fn length() -> impl Strategy<Value = usize> {
         (7u32..=17).prop_map(|k| (1usize << k) + 1),
         (7u32..=17).prop_map(|k| (1usize << k) / 128 * 127),
         (7u32..=17).prop_map(|k| (1usize << k) / 128 * 127 + 1),
-        0usize..300_000,
+        0usize..200_000,
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn streaming_equals_reference(

@@ -16,14 +16,15 @@
 //! Lotus collects a DAG's CIDs into a list before emitting them; emitting during
 //! the DFS gives the same sequence because nothing reads `seen` in between.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
+use ahash::RandomState;
 use cid::Cid;
 
 use super::{BlockHeader, HeaderDecodeError, SnapshotWindow, TipsetKey};
 use crate::ipld::{identity_data, is_exported_codec, is_identity, scan_links, BlockGet};
-use crate::ipld::{CborScanError, DAG_CBOR};
+use crate::ipld::{CborScanError, BLAKE2B_256, DAG_CBOR};
 
 /// How a missing block was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,8 +135,9 @@ pub struct SnapshotWalk<'s, S: ?Sized> {
     window: SnapshotWindow,
     collect_missing: bool,
     missing: Vec<MissingBlock>,
-    seen: HashSet<Cid>,
-    walked: HashSet<Cid>,
+    marks: Marks,
+    /// Emptied link lists, reused so a deep walk does not allocate per node.
+    spare: Vec<Vec<Cid>>,
     stats: WalkStats,
 }
 
@@ -149,8 +151,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             window,
             collect_missing: false,
             missing: Vec::new(),
-            seen: HashSet::new(),
-            walked: HashSet::new(),
+            marks: Marks::default(),
+            spare: Vec::new(),
             stats: WalkStats::default(),
         }
     }
@@ -178,14 +180,14 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
         let mut queue: VecDeque<(Cid, Option<Cid>)> =
             self.head.cids().iter().map(|c| (*c, None)).collect();
         while let Some((cid, child)) = queue.pop_front() {
-            if !self.seen.insert(cid) {
+            if !self.marks.mark(&cid, SEEN) {
                 continue;
             }
             let Some(header) = self.header(&cid, child, &mut visit)? else {
                 continue;
             };
             let height = header.height;
-            if self.window.messages_in_window(height) && self.walked.insert(header.messages) {
+            if self.window.messages_in_window(height) && self.marks.mark(&header.messages, WALKED) {
                 self.dag(header.messages, LinkKind::Messages, cid, height, &mut visit)?;
             }
             if height > 0 {
@@ -197,10 +199,13 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
                         from: cid,
                         height,
                     };
-                    self.node(*parent, from, false, &mut visit)?;
+                    let fresh = self.marks.set(parent, SEEN) & SEEN == 0;
+                    self.node(*parent, fresh, from, false, &mut visit)?;
                 }
             }
-            if self.window.state_in_window(height) && self.walked.insert(header.parent_state_root) {
+            if self.window.state_in_window(height)
+                && self.marks.mark(&header.parent_state_root, WALKED)
+            {
                 self.dag(
                     header.parent_state_root,
                     LinkKind::State,
@@ -263,20 +268,28 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             from: header,
             height,
         };
-        let mut stack: Vec<(Cid, std::vec::IntoIter<Cid>)> = Vec::new();
-        if let Some(links) = self.node(root, root_link, true, visit)? {
-            stack.push((root, links.into_iter()));
+        let mut stack: Vec<Frame> = Vec::new();
+        let fresh = self.marks.set(&root, SEEN) & SEEN == 0;
+        if let Some(links) = self.node(root, fresh, root_link, true, visit)? {
+            stack.push(Frame {
+                cid: root,
+                links,
+                next: 0,
+            });
         }
-        loop {
-            let next = match stack.last_mut() {
-                None => break,
-                Some((parent, links)) => links.next().map(|c| (*parent, c)),
-            };
-            let Some((parent, cid)) = next else {
-                stack.pop();
+        while let Some(top) = stack.last_mut() {
+            let Some(&cid) = top.links.get(top.next) else {
+                if let Some(done) = stack.pop() {
+                    self.spare.push(done.links);
+                }
                 continue;
             };
-            if !self.walked.insert(cid) {
+            top.next += 1;
+            let parent = top.cid;
+            // One probe for both of Lotus's sets. Marking `seen` before the
+            // codec filter matches Lotus, whose `seen.Visit` also runs first.
+            let before = self.marks.set(&cid, WALKED | SEEN);
+            if before & WALKED != 0 {
                 continue;
             }
             let link = Link {
@@ -284,28 +297,34 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
                 from: parent,
                 height,
             };
-            if let Some(links) = self.node(cid, link, true, visit)? {
-                stack.push((cid, links.into_iter()));
+            if let Some(links) = self.node(cid, before & SEEN == 0, link, true, visit)? {
+                stack.push(Frame {
+                    cid,
+                    links,
+                    next: 0,
+                });
             }
         }
         Ok(())
     }
 
-    /// Emits `cid` if it is due and, when `descend` and it is dag-cbor, returns
-    /// its links. Fetches the block at most once.
+    /// Emits `cid` if `fresh` (first time seen) and exportable and, when
+    /// `descend` and it is dag-cbor, returns its links. Fetches at most once.
     fn node<E: From<WalkError>>(
         &mut self,
         cid: Cid,
+        fresh: bool,
         link: Link,
         descend: bool,
         visit: &mut impl FnMut(&Cid, &[u8]) -> Result<(), E>,
     ) -> Result<Option<Vec<Cid>>, E> {
         let identity = is_identity(&cid);
-        let emit = !identity && is_exported_codec(cid.codec()) && self.seen.insert(cid);
+        let emit = fresh && !identity && is_exported_codec(cid.codec());
         let scan = descend && cid.codec() == DAG_CBOR;
         if !emit && !scan {
             return Ok(None);
         }
+        let spare = &mut self.spare;
         let mut work = |data: &[u8]| -> Result<Option<Vec<Cid>>, E> {
             if emit {
                 visit(&cid, data)?;
@@ -313,7 +332,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             if !scan {
                 return Ok(None);
             }
-            let mut links = Vec::new();
+            let mut links = spare.pop().unwrap_or_default();
+            links.clear();
             scan_links(data, |c| links.push(c)).map_err(|source| WalkError::BadLinks {
                 cid: Box::new(cid),
                 source,
@@ -359,6 +379,63 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             Err(WalkError::Missing(Box::new(missing)).into())
         }
     }
+}
+
+/// Lotus's `seen` (emitted) set.
+const SEEN: u8 = 1;
+/// Lotus's `walked` (descended into) set.
+const WALKED: u8 = 2;
+
+/// Lotus's two CID sets as one map of flag bits, keyed compactly: nearly every
+/// CID is v1 blake2b-256, kept as codec + digest (48 bytes instead of a 96-byte
+/// `Cid`), so a 10^8-object export keeps its sets in a third of the memory and
+/// touches one table per block. aHash: the keys are hashes already vetted, so
+/// SipHash's DoS resistance buys nothing here.
+#[derive(Debug, Default)]
+struct Marks(HashMap<CidKey, u8, RandomState>);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum CidKey {
+    Blake2b { codec: u64, digest: [u8; 32] },
+    Other(Box<Cid>),
+}
+
+impl Marks {
+    /// Sets `flag` on `cid`; true if it was not set before.
+    fn mark(&mut self, cid: &Cid, flag: u8) -> bool {
+        self.set(cid, flag) & flag == 0
+    }
+
+    /// Sets `flags` on `cid`, returning the bits it had before.
+    fn set(&mut self, cid: &Cid, flags: u8) -> u8 {
+        let bits = self.0.entry(CidKey::of(cid)).or_insert(0);
+        let before = *bits;
+        *bits |= flags;
+        before
+    }
+}
+
+impl CidKey {
+    fn of(cid: &Cid) -> Self {
+        let mh = cid.hash();
+        match <[u8; 32]>::try_from(mh.digest()) {
+            Ok(digest) if cid.version() == cid::Version::V1 && mh.code() == BLAKE2B_256 => {
+                Self::Blake2b {
+                    codec: cid.codec(),
+                    digest,
+                }
+            }
+            _ => Self::Other(Box::new(*cid)),
+        }
+    }
+}
+
+/// A DAG node on the DFS stack and how far through its links the walk is.
+#[derive(Debug)]
+struct Frame {
+    cid: Cid,
+    links: Vec<Cid>,
+    next: usize,
 }
 
 /// Where a DAG node was reached from, for error reports.

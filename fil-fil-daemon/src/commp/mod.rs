@@ -14,6 +14,7 @@ mod cid;
 mod fr32;
 mod hasher;
 mod node;
+mod sha_ni;
 mod size;
 mod tree;
 
@@ -27,13 +28,21 @@ pub use size::{padded_size, unpadded_size, MAX_PAYLOAD};
 pub enum CommpError {
     /// Reading the payload failed.
     #[error("reading payload: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The payload is larger than any piece this implementation can describe.
     #[error("payload of {0} bytes exceeds the maximum of {MAX_PAYLOAD} bytes")]
     TooLarge(u64),
     /// The worker thread pool could not be started.
     #[error("starting hashing threads: {0}")]
     ThreadPool(String),
+}
+
+// By hand rather than `#[from]`: the message already includes the I/O error, and
+// a chained source would print it twice under `anyhow`'s `{:#}`.
+impl From<std::io::Error> for CommpError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
 }
 
 /// The commitment to one piece: its root and the sizes needed to name it.

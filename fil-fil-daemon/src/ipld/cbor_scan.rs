@@ -115,7 +115,13 @@ pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborS
                 let bytes = r.take(len)?;
                 let cid = match bytes.split_first() {
                     Some((0, cid_bytes)) => {
-                        Cid::try_from(cid_bytes).map_err(|_| bad_link(at, "bytes are not a CID"))?
+                        let cid = Cid::try_from(cid_bytes)
+                            .map_err(|_| bad_link(at, "bytes are not a CID"))?;
+                        // go-cid's Cast (used by cbor-gen) rejects trailing bytes.
+                        if cid.encoded_len() != cid_bytes.len() {
+                            return Err(bad_link(at, "trailing bytes after CID"));
+                        }
+                        cid
                     }
                     _ => return Err(bad_link(at, "missing 0x00 multibase prefix")),
                 };
@@ -180,6 +186,18 @@ mod tests {
         );
         assert!(matches!(
             scan_links(&[0xd8, 0x2a, 0x41, 0x01], |_| {}),
+            Err(CborScanError::BadLink { .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_after_cid_are_rejected() {
+        let raw = block_cid(b"a").to_bytes();
+        let mut doc = vec![0xd8, 0x2a, 0x58, (raw.len() + 2) as u8, 0x00];
+        doc.extend_from_slice(&raw);
+        doc.push(0x00);
+        assert!(matches!(
+            scan_links(&doc, |_| {}),
             Err(CborScanError::BadLink { .. })
         ));
     }

@@ -9,15 +9,14 @@ use crate::commp::CommpError;
 #[derive(Debug, thiserror::Error)]
 pub enum PartsError {
     /// Opening, reading, writing or renaming a file failed.
-    #[error("{}: {what}: {source}", path.display())]
+    #[error("{}: {what}: {error}", path.display())]
     Io {
         /// The file concerned.
         path: PathBuf,
         /// What we were doing.
         what: &'static str,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not chained, so it prints once).
+        error: std::io::Error,
     },
     /// The input has no bytes at all.
     #[error("{}: file is empty, not a CAR file", path.display())]
@@ -26,13 +25,12 @@ pub enum PartsError {
         path: PathBuf,
     },
     /// The bytes do not frame as CARv1 (bad header, varint, CID, hash, truncation).
-    #[error("{}: not a valid CARv1 file: {source}", path.display())]
+    #[error("{}: not a valid CARv1 file: {error}", path.display())]
     NotCar {
         /// The file concerned.
         path: PathBuf,
         /// The framing error, with its byte offset (boxed: CID-carrying errors are large).
-        #[source]
-        source: Box<CarError>,
+        error: Box<CarError>,
     },
     /// A CAR version other than 1 (e.g. a CARv2 wrapper).
     #[error("{}: CAR version {version} is not supported; split expects a plain CARv1 file", path.display())]
@@ -102,5 +100,11 @@ pub enum PartsError {
     },
     /// Piece commitment computation failed.
     #[error("computing piece commitment: {0}")]
-    Commp(#[from] CommpError),
+    Commp(CommpError),
+}
+
+impl From<CommpError> for PartsError {
+    fn from(e: CommpError) -> Self {
+        Self::Commp(e)
+    }
 }

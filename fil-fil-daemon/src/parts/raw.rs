@@ -26,10 +26,10 @@ impl CarFile {
     /// Open `path`, rejecting empty files, non-CAR bytes and CAR versions other than 1.
     pub(crate) fn open(path: &Path) -> Result<Self, PartsError> {
         let io = |what| {
-            move |source| PartsError::Io {
+            move |error| PartsError::Io {
                 path: path.to_path_buf(),
                 what,
-                source,
+                error,
             }
         };
         let file = File::open(path).map_err(io("opening"))?;
@@ -38,7 +38,7 @@ impl CarFile {
             return Err(PartsError::Io {
                 path: path.to_path_buf(),
                 what: "opening",
-                source: std::io::Error::other("is a directory"),
+                error: std::io::Error::other("is a directory"),
             });
         }
         if meta.len() == 0 {
@@ -46,13 +46,12 @@ impl CarFile {
                 path: path.to_path_buf(),
             });
         }
-        let reader =
-            CarReader::new(BufReader::with_capacity(READ_BUF, file)).map_err(|source| {
-                PartsError::NotCar {
-                    path: path.to_path_buf(),
-                    source: Box::new(source),
-                }
-            })?;
+        let reader = CarReader::new(BufReader::with_capacity(READ_BUF, file)).map_err(|error| {
+            PartsError::NotCar {
+                path: path.to_path_buf(),
+                error: Box::new(error),
+            }
+        })?;
         if reader.header().version != 1 {
             return Err(PartsError::UnsupportedVersion {
                 path: path.to_path_buf(),
@@ -81,9 +80,9 @@ impl CarFile {
         let block = self
             .reader
             .next_block()
-            .map_err(|source| PartsError::NotCar {
+            .map_err(|error| PartsError::NotCar {
                 path: self.path.clone(),
-                source: Box::new(source),
+                error: Box::new(error),
             })?;
         let Some(block) = block else {
             return Ok(None);
@@ -124,10 +123,10 @@ impl AtomicFile {
             .prefix(".fil-fil-")
             .suffix(".tmp")
             .tempfile_in(dir)
-            .map_err(|source| PartsError::Io {
+            .map_err(|error| PartsError::Io {
                 path: dir.to_path_buf(),
                 what: "creating temporary file",
-                source,
+                error,
             })?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -136,10 +135,10 @@ impl AtomicFile {
     }
 
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), PartsError> {
-        self.out.write_all(bytes).map_err(|source| PartsError::Io {
+        self.out.write_all(bytes).map_err(|error| PartsError::Io {
             path: self.path.clone(),
             what: "writing",
-            source,
+            error,
         })
     }
 
@@ -148,12 +147,12 @@ impl AtomicFile {
         let tmp = self.out.into_inner().map_err(|e| PartsError::Io {
             path: path.clone(),
             what: "flushing",
-            source: e.into_error(),
+            error: e.into_error(),
         })?;
         tmp.persist(&path).map_err(|e| PartsError::Io {
             path: path.clone(),
             what: "renaming into place",
-            source: e.error,
+            error: e.error,
         })?;
         Ok(())
     }

@@ -121,10 +121,10 @@ pub fn split(input: &Path, out_dir: &Path, opts: &SplitOptions) -> Result<Manife
         });
     }
     let mut car = CarFile::open(input)?;
-    std::fs::create_dir_all(out_dir).map_err(|source| PartsError::Io {
+    std::fs::create_dir_all(out_dir).map_err(|error| PartsError::Io {
         path: out_dir.to_path_buf(),
         what: "creating output directory",
-        source,
+        error,
     })?;
     let roots = car.reader.header().roots.clone();
     let header_len = car.raw_header.len() as u64;

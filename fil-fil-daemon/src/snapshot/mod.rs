@@ -5,6 +5,7 @@
 mod export;
 mod import;
 mod metadata;
+pub mod synthetic;
 
 pub use export::{
     export, export_to_path, Compression, ExportError, ExportOptions, ExportSummary, F3Blob,

@@ -104,11 +104,12 @@ impl ExportArgs {
     }
 }
 
-type Store = HashMap<Cid, Vec<u8>>;
+/// aHash: CIDs are already hashes; SipHash would slow loading and the walk.
+type Store = HashMap<Cid, Vec<u8>, ahash::RandomState>;
 
 /// Reads every input into one map; returns it with each input's head.
 fn load_inputs(inputs: &[PathBuf]) -> anyhow::Result<(Store, Vec<TipsetKey>)> {
-    let mut store = HashMap::new();
+    let mut store = Store::default();
     let mut heads = Vec::new();
     for path in inputs {
         let summary = import_into(path, |cid, data| {

@@ -57,8 +57,8 @@ pub fn run(args: SplitArgs) -> anyhow::Result<()> {
         depth: args.depth,
         commp: CommpOptions::with_threads(args.threads),
     };
-    let manifest = split(&args.file, &args.output_dir, &opts)
-        .with_context(|| format!("splitting {}", args.file.display()))?;
+    // Library errors already name the file involved.
+    let manifest = split(&args.file, &args.output_dir, &opts).context("snapshot split failed")?;
     for part in &manifest.parts {
         println!("{}  {} bytes  {}", part.file, part.size, part.piece_cid_v1);
     }
