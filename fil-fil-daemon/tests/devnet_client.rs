@@ -1,8 +1,6 @@
 //! fil-fil's own Lotus client (what the daemon uses) works against the devnet:
-//! `FULLNODE_API_INFO` with a token, chain reads, tipsets by height and paths.
-//! (Its ChainNotify stream is not exercised here: jsonrpsee reads go-jsonrpc's
-//! `xrpc.ch.val [1, …]` as a jsonrpsee subscription frame and drops it; the raw
-//! channel protocol is covered by `devnet_wire`.)
+//! `FULLNODE_API_INFO` with a token, chain reads, tipsets by height, paths, and a
+//! ChainNotify stream through a reorg and a slow-reader close.
 
 mod devnet_support;
 
@@ -37,7 +35,13 @@ async fn lotus_client_reads_the_devnet() {
         .expect("by height");
     assert_eq!(by_height, genesis);
 
+    let mut stream = client.chain_notify().await.expect("notify");
+    let current = stream.next().await.expect("ok").expect("current");
+    assert_eq!(current[0].kind, HeadChangeType::Current);
     devnet.reorg(1).await.expect("reorg");
+    let batch = stream.next().await.expect("ok").expect("reorg batch");
+    assert_eq!(batch[0].kind, HeadChangeType::Revert);
+    assert_eq!(batch[0].val.key(), head.key());
     let new_head = client.chain_head().await.expect("head");
     let path = client
         .chain_get_path(&head.key(), &new_head.key())
@@ -46,5 +50,8 @@ async fn lotus_client_reads_the_devnet() {
     assert_eq!(path.first().map(|c| c.kind), Some(HeadChangeType::Revert));
     assert_eq!(path.first().map(|c| c.val.key()), Some(head.key()));
     assert_eq!(path.last().map(|c| c.val.key()), Some(new_head.key()));
+    assert_eq!(path, batch);
+    assert_eq!(devnet.close_channels(), 1);
+    assert!(stream.next().await.expect("ok").is_none());
     devnet.shutdown().await;
 }
