@@ -41,6 +41,13 @@ pub fn export_car(node: &Node, epoch: i64, path: &Path) -> Result<ExportStats, D
     };
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     let stats = export_to(node, epoch, BufWriter::new(tmp.as_file()))?;
+    // Temp files are created owner-only; a dump is an ordinary shareable file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.persist(path).map_err(|e| DevnetError::Io(e.error))?;
     Ok(stats)
 }
