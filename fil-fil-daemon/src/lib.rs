@@ -8,10 +8,12 @@
 //! (export/import) and `commp` (piece commitments) → `lotus` (RPC types/client)
 //! → `devnet` → `daemon` → `api` → `cli`.
 
+pub mod api;
 pub mod car;
 pub mod chain;
 pub mod cli;
 pub mod commp;
+pub mod daemon;
 pub mod dag;
 pub mod devnet;
 pub mod ipld;

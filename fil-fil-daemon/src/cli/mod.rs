@@ -1,8 +1,14 @@
 //! Command-line front end: one file per subcommand, `anyhow` errors at this edge.
 
+mod daemon;
 mod devnet;
 mod lotus_info;
 mod node_args;
+mod pins;
+mod repo_args;
+mod snapshot_sink;
+mod status;
+mod take_snapshot;
 
 use std::process::ExitCode;
 
@@ -25,6 +31,14 @@ pub struct Cli {
 enum Command {
     /// Run a Lotus-compatible chain simulator (or export its chain as a CAR).
     Devnet(devnet::DevnetArgs),
+    /// Follow a Lotus node (or the built-in devnet) and keep the snapshot window in memory.
+    Daemon(daemon::DaemonArgs),
+    /// Write a snapshot from the running daemon (streamed, hashed, progress bar).
+    TakeSnapshot(take_snapshot::TakeSnapshotArgs),
+    /// Show the running daemon's head, lag, window, memory and pins.
+    Status(status::StatusArgs),
+    /// List or release the daemon's scheduled-snapshot pins.
+    Pins(pins::PinsArgs),
     /// Check the connection to a Lotus node: network name and head.
     LotusInfo(lotus_info::LotusInfoArgs),
     /// Compute piece commitments (PieceCID v1 and v2) of files.
@@ -46,6 +60,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Devnet(args) => block_on(devnet::run(args)),
+        Command::Daemon(args) => block_on(daemon::run(args)),
+        Command::TakeSnapshot(args) => block_on(take_snapshot::run(args)),
+        Command::Status(args) => block_on(status::run(args)),
+        Command::Pins(args) => block_on(pins::run(args)),
         Command::LotusInfo(args) => block_on(lotus_info::run(args)),
         Command::Commp(args) => commp::run(args),
         Command::Snapshot(cmd) => snapshot::run(cmd),

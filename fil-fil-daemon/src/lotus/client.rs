@@ -188,21 +188,42 @@ impl LotusClient {
         self.call("Filecoin.StateNetworkName", rpc_params![]).await
     }
 
-    /// Opens a `Filecoin.ChainNotify` channel. Handlers for `xrpc.ch.val` and
-    /// `xrpc.ch.close` are registered before the call so no batch can be missed.
+    /// Opens a `Filecoin.ChainNotify` channel.
+    ///
+    /// jsonrpsee parses a frame `{"method":"xrpc.ch.val","params":[id, value]}` as a
+    /// subscription notification (a two-element array deserializes as its
+    /// `{subscription, result}` struct) and routes it by id, whatever the method
+    /// name. So the values are received through a jsonrpsee subscription keyed by
+    /// the channel id the call returns, and `xrpc.ch.close [id]` (which does not
+    /// fit that shape) through a method handler registered before the call.
     pub async fn chain_notify(&self) -> Result<ChainNotifyStream, RpcError> {
-        let sub = |method: &'static str| async move {
-            self.ws
-                .subscribe_to_method::<Value>(method)
-                .await
-                .map_err(|e| RpcError::Call {
-                    method: "Filecoin.ChainNotify",
-                    reason: format!("registering {method}: {e}"),
-                })
+        let closes = self
+            .ws
+            .subscribe_to_method::<Value>("xrpc.ch.close")
+            .await
+            .map_err(|e| RpcError::Call {
+                method: "Filecoin.ChainNotify",
+                reason: format!("registering xrpc.ch.close: {e}"),
+            })?;
+        let started = Instant::now();
+        let values = self
+            .ws
+            .subscribe::<Value, _>("Filecoin.ChainNotify", rpc_params![], "xrpc.cancel")
+            .await;
+        if let Some(observe) = &self.observer {
+            observe("Filecoin.ChainNotify", started.elapsed(), values.is_ok());
+        }
+        let values = values.map_err(|e| RpcError::Call {
+            method: "Filecoin.ChainNotify",
+            reason: e.to_string(),
+        })?;
+        let channel = match values.kind() {
+            jsonrpsee::core::client::SubscriptionKind::Subscription(id) => match id {
+                jsonrpsee::types::SubscriptionId::Num(n) => Value::from(*n),
+                jsonrpsee::types::SubscriptionId::Str(s) => Value::from(s.to_string()),
+            },
+            _ => Value::Null,
         };
-        let values = sub("xrpc.ch.val").await?;
-        let closes = sub("xrpc.ch.close").await?;
-        let channel: Value = self.call("Filecoin.ChainNotify", rpc_params![]).await?;
         Ok(ChainNotifyStream {
             channel,
             values,
@@ -229,9 +250,9 @@ impl ChainNotifyStream {
                 value = self.values.next() => {
                     let Some(value) = value else { return Ok(None) };
                     let value = value.map_err(|e| malformed(e.to_string()))?;
-                    if let Some(batch) = self.batch_for_us(value)? {
-                        return Ok(Some(batch));
-                    }
+                    let batch: Vec<HeadChange> =
+                        serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+                    return Ok(Some(batch));
                 }
                 close = self.closes.next() => {
                     let Some(close) = close else { return Ok(None) };
@@ -242,24 +263,6 @@ impl ChainNotifyStream {
                 }
             }
         }
-    }
-
-    fn batch_for_us(&self, params: Value) -> Result<Option<Vec<HeadChange>>, RpcError> {
-        let Value::Array(mut params) = params else {
-            return Err(malformed("xrpc.ch.val params are not an array".into()));
-        };
-        if params.len() != 2 {
-            return Err(malformed(format!(
-                "xrpc.ch.val has {} params, expected [channel, value]",
-                params.len()
-            )));
-        }
-        if params[0] != self.channel {
-            return Ok(None);
-        }
-        let batch: Vec<HeadChange> =
-            serde_json::from_value(params.swap_remove(1)).map_err(|e| malformed(e.to_string()))?;
-        Ok(Some(batch))
     }
 }
 

@@ -1,0 +1,429 @@
+//! The ingester: the only writer of the window and the store's window references.
+//! It turns ChainNotify batches (or a `ChainGetPath` after a reconnect) into
+//! window applies/reverts, then settles the store: links what the rules now want
+//! (fetching from the node, pipelined and hash-checked), marks it held, marks and
+//! unlinks what left the window, and pins scheduled epochs. A failed link rolls
+//! back in the store and is retried; nothing unverified is ever held.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cid::Cid;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+use super::blocks::Layered;
+use super::entry::{chain_from_store, entry_from_json, EntryError};
+use super::follower::FollowEvent;
+use super::pins::Pin;
+use super::service::DaemonHandle;
+use super::source::RpcSource;
+use super::window::{RootKind, RootSet, WindowError};
+use crate::dag::{LinkError, LinkKind, RefError};
+use crate::lotus::json::{HeadChange, HeadChangeType, TipSetJson};
+use crate::lotus::RpcError;
+
+/// Root sets linked per store transaction (bootstrap links thousands).
+const LINK_CHUNK: usize = 64;
+/// Pause before retrying a failed settle.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Why an ingestion step failed (it is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Talking to the node.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// Not connected.
+    #[error("not connected to the node")]
+    Disconnected,
+    /// The store refused a link (missing or corrupt block from the node).
+    #[error(transparent)]
+    Link(Box<LinkError>),
+    /// The store refused an unlink (a bookkeeping bug).
+    #[error(transparent)]
+    Unlink(Box<RefError>),
+    /// A header could not be read.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The head changes do not fit the window even after reconciling.
+    #[error(transparent)]
+    Window(#[from] WindowError),
+    /// The import file.
+    #[error("import {path}: {reason}")]
+    Import {
+        /// File.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<LinkError> for IngestError {
+    fn from(e: LinkError) -> Self {
+        IngestError::Link(Box::new(e))
+    }
+}
+
+impl From<RefError> for IngestError {
+    fn from(e: RefError) -> Self {
+        IngestError::Unlink(Box::new(e))
+    }
+}
+
+/// Owns ingestion; see the module docs.
+pub struct Ingester {
+    handle: DaemonHandle,
+    rpc: RpcSource,
+    /// References of reverted tipsets still to drop (after the next links, so
+    /// blocks shared with the new branch are not freed and refetched).
+    pending_unlinks: Vec<RootSet>,
+    /// A settle failed; retry on the next tick.
+    dirty: bool,
+}
+
+impl std::fmt::Debug for Ingester {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingester").finish_non_exhaustive()
+    }
+}
+
+fn link_kind(kind: RootKind) -> LinkKind {
+    match kind {
+        RootKind::Headers => LinkKind::Spine,
+        RootKind::Messages | RootKind::State => LinkKind::Dag,
+    }
+}
+
+impl Ingester {
+    /// An ingester for the daemon behind `handle`, fetching through `rpc`.
+    pub fn new(handle: DaemonHandle, rpc: RpcSource) -> Ingester {
+        Ingester {
+            handle,
+            rpc,
+            pending_unlinks: Vec::new(),
+            dirty: false,
+        }
+    }
+
+    /// Runs until `cancel`; then writes a final checkpoint.
+    pub async fn run(
+        mut self,
+        mut events: UnboundedReceiver<FollowEvent>,
+        cancel: CancellationToken,
+    ) {
+        let import = self.handle.shared.config.import.clone();
+        if let Some(path) = import.filter(|_| self.handle.shared.window.lock().head().is_none()) {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                result = self.bootstrap_import(path) => self.record(result),
+            }
+        }
+        let interval = self.handle.shared.config.checkpoint_interval;
+        let mut checkpoints =
+            tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        let mut retry = tokio::time::interval(RETRY);
+        let no_blocks = HashMap::new();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                event = events.recv() => {
+                    let Some(event) = event else { break };
+                    let FollowEvent::Changes(changes) = event else { continue };
+                    let started = Instant::now();
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        result = self.handle_changes(changes) => self.record(result),
+                    }
+                    self.handle.shared.metrics.ingest_seconds.observe(started.elapsed().as_secs_f64());
+                }
+                _ = retry.tick(), if self.dirty => {
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        result = self.settle(&no_blocks) => self.record(result),
+                    }
+                }
+                _ = checkpoints.tick() => self.checkpoint().await,
+            }
+        }
+        self.checkpoint().await;
+    }
+
+    async fn checkpoint(&self) {
+        if self.handle.shared.window.lock().head().is_none() {
+            return;
+        }
+        let started = Instant::now();
+        match self.handle.checkpoint().await {
+            Ok(()) => tracing::info!(secs = started.elapsed().as_secs_f64(), "checkpoint written"),
+            Err(err) => tracing::error!(%err, "checkpoint failed"),
+        }
+    }
+
+    fn record(&mut self, result: Result<(), IngestError>) {
+        let shared = &self.handle.shared;
+        match result {
+            Ok(()) => {
+                self.dirty = false;
+                *shared.last_error.lock() = None;
+            }
+            Err(err) => {
+                self.dirty = true;
+                shared.metrics.ingest_errors.inc();
+                tracing::warn!(%err, "ingestion step failed; will retry");
+                *shared.last_error.lock() = Some(err.to_string());
+            }
+        }
+        self.handle.refresh_gauges();
+    }
+
+    fn note_node_height(&self, height: i64) {
+        let mut h = self.handle.shared.node_height.lock();
+        *h = Some(h.map_or(height, |old| old.max(height)));
+    }
+
+    async fn handle_changes(&mut self, changes: Vec<HeadChange>) -> Result<(), IngestError> {
+        let mut seeds = HashMap::new();
+        let last = changes.last().map(|c| c.val.clone());
+        if let Some(current) = changes.iter().find(|c| c.kind == HeadChangeType::Current) {
+            // A new channel: the node's head may be anywhere relative to ours.
+            *self.handle.shared.node_height.lock() = Some(current.val.height);
+            self.reconcile(current.val.clone(), &mut seeds).await?;
+        } else {
+            let mut consistent = true;
+            for change in &changes {
+                if change.kind == HeadChangeType::Apply {
+                    self.note_node_height(change.val.height);
+                }
+                if self.apply_change(change, &mut seeds).is_err() {
+                    consistent = false;
+                    break;
+                }
+            }
+            if !consistent {
+                tracing::info!(
+                    "head changes do not follow our head; reconciling with ChainGetPath"
+                );
+                let target = match last.filter(|_| {
+                    changes
+                        .last()
+                        .is_some_and(|c| c.kind == HeadChangeType::Apply)
+                }) {
+                    Some(ts) => ts,
+                    None => self.client()?.chain_head().await?,
+                };
+                self.reconcile(target, &mut seeds).await?;
+            }
+        }
+        self.settle(&seeds).await
+    }
+
+    fn client(&self) -> Result<std::sync::Arc<crate::lotus::LotusClient>, IngestError> {
+        self.handle
+            .shared
+            .node
+            .client()
+            .ok_or(IngestError::Disconnected)
+    }
+
+    fn apply_change(
+        &mut self,
+        change: &HeadChange,
+        seeds: &mut HashMap<Cid, Vec<u8>>,
+    ) -> Result<(), IngestError> {
+        let shared = &self.handle.shared;
+        match change.kind {
+            HeadChangeType::Revert => {
+                let key: Vec<_> = change.val.cids.clone();
+                let released = shared.window.lock().revert(&key, change.val.height)?;
+                shared.metrics.reverted.inc();
+                self.pending_unlinks.extend(released);
+            }
+            HeadChangeType::Apply | HeadChangeType::Current => {
+                let entry = entry_from_json(&change.val, seeds)?;
+                let mut window = shared.window.lock();
+                if window.head().is_some_and(|h| h.key == entry.key) {
+                    return Ok(());
+                }
+                window.apply(entry)?;
+                shared.metrics.applied.inc();
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the window to `target`: bootstrap when empty, else the node's path.
+    async fn reconcile(
+        &mut self,
+        target: TipSetJson,
+        seeds: &mut HashMap<Cid, Vec<u8>>,
+    ) -> Result<(), IngestError> {
+        let head = self.handle.shared.window.lock().head().map(|h| h.cids());
+        let Some(head) = head else {
+            return self.bootstrap_node(target).await;
+        };
+        if head == target.key() {
+            return Ok(());
+        }
+        let path = self.client()?.chain_get_path(&head, &target.key()).await?;
+        tracing::info!(steps = path.len(), to = target.height, "catching up");
+        for change in &path {
+            self.apply_change(change, seeds)?;
+        }
+        Ok(())
+    }
+
+    /// Links `head`'s headers temporarily (which pulls the whole header spine),
+    /// reads the chain back from the store, applies it and settles.
+    async fn bootstrap_chain(
+        &mut self,
+        head: Vec<Cid>,
+        blocks: &HashMap<Cid, Vec<u8>>,
+    ) -> Result<(), IngestError> {
+        let store = self.handle.shared.store.clone();
+        let roots: Vec<_> = head.iter().map(|c| (*c, LinkKind::Spine)).collect();
+        let source = Layered {
+            first: blocks,
+            then: &self.rpc,
+        };
+        let stats = store.link_many(&roots, &source).await?;
+        tracing::info!(headers = stats.fetched, "header spine linked");
+        let result = async {
+            let chain = chain_from_store(&store, &head)?;
+            {
+                let mut window = self.handle.shared.window.lock();
+                for entry in chain {
+                    window.apply(entry)?;
+                }
+            }
+            self.settle(blocks).await
+        }
+        .await;
+        store.unlink_many(&head).await?;
+        result
+    }
+
+    async fn bootstrap_node(&mut self, target: TipSetJson) -> Result<(), IngestError> {
+        tracing::info!(
+            height = target.height,
+            "bootstrapping the window from the node"
+        );
+        let mut seeds = HashMap::new();
+        entry_from_json(&target, &mut seeds)?;
+        self.bootstrap_chain(target.key(), &seeds).await
+    }
+
+    async fn bootstrap_import(&mut self, path: PathBuf) -> Result<(), IngestError> {
+        tracing::info!(path = %path.display(), "importing snapshot");
+        let p = path.clone();
+        let imported = tokio::task::spawn_blocking(move || crate::snapshot::import_to_map(&p))
+            .await
+            .map_err(|e| IngestError::Import {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?
+            .map_err(|e| IngestError::Import {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let (blocks, summary) = imported;
+        tracing::info!(
+            blocks = summary.blocks,
+            bytes = summary.bytes,
+            "snapshot read"
+        );
+        self.bootstrap_chain(summary.head.cids().to_vec(), &blocks)
+            .await
+    }
+
+    /// Links what the rules want, unlinks what they no longer want, pins.
+    async fn settle(&mut self, first: &HashMap<Cid, Vec<u8>>) -> Result<(), IngestError> {
+        let shared = self.handle.shared.clone();
+        let plan = shared.window.lock().plan();
+        let source = Layered {
+            first,
+            then: &self.rpc,
+        };
+        let mut result = Ok(());
+        for chunk in plan.link.chunks(LINK_CHUNK) {
+            let roots: Vec<(Cid, LinkKind)> = chunk
+                .iter()
+                .flat_map(|s| s.cids.iter().map(move |c| (*c, link_kind(s.kind))))
+                .collect();
+            match shared.store.link_many(&roots, &source).await {
+                Ok(_) => {
+                    shared.metrics.links.inc();
+                    shared.window.lock().mark_linked(chunk);
+                }
+                Err(err) => {
+                    result = Err(err.into());
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            let mut unlinks = std::mem::take(&mut self.pending_unlinks);
+            shared.window.lock().mark_unlinked(&plan.unlink);
+            unlinks.extend(plan.unlink);
+            let cids: Vec<Cid> = unlinks
+                .iter()
+                .flat_map(|s| s.cids.iter().copied())
+                .collect();
+            if !cids.is_empty() {
+                shared.store.unlink_many(&cids).await?;
+                shared.metrics.unlinks.inc();
+            }
+            self.schedule_pins();
+        }
+        self.handle.refresh_gauges();
+        result
+    }
+
+    /// Pins the newest scheduled epoch that is `confidence` deep, if the window
+    /// holds its whole snapshot.
+    fn schedule_pins(&self) {
+        let shared = &self.handle.shared;
+        let cfg = &shared.config;
+        let window = shared.window.lock();
+        let Some(head) = window.head().map(|h| h.height) else {
+            return;
+        };
+        let eligible = head - cfg.confidence;
+        if eligible < 0 {
+            return;
+        }
+        let epoch = eligible - eligible.rem_euclid(cfg.snapshot_interval);
+        let mut pins = shared.pins.lock();
+        if pins.last_epoch().is_some_and(|e| e >= epoch) {
+            return;
+        }
+        let (entry, roots) = match window.snapshot_roots(epoch, cfg.depth, cfg.skip_old_msgs) {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::debug!(%err, epoch, "scheduled epoch not pinnable yet");
+                return;
+            }
+        };
+        match shared.store.pin(&roots) {
+            Ok(guard) => {
+                tracing::info!(epoch, height = entry.height, "pinned scheduled snapshot");
+                pins.push(
+                    Pin {
+                        info: super::control::PinInfo {
+                            epoch,
+                            height: entry.height,
+                            key: entry.key,
+                            depth: cfg.depth,
+                            skip_old_msgs: cfg.skip_old_msgs,
+                        },
+                        roots,
+                        guard,
+                    },
+                    cfg.retain,
+                );
+            }
+            Err(err) => tracing::error!(%err, epoch, "pinning a scheduled snapshot failed"),
+        }
+    }
+}
