@@ -36,12 +36,22 @@ async fn cli_commands_talk_to_the_daemon_through_the_repo() {
     })
     .await
     .unwrap();
-    assert!(snap.status.success(), "{}", String::from_utf8_lossy(&snap.stderr));
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
     let stdout = String::from_utf8(snap.stdout).unwrap();
     let want = std::fs::read(fixture("export40.car")).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), want);
-    assert!(stdout.contains(&hex::encode(sha2::Sha256::digest(&want))), "{stdout}");
-    assert!(stdout.contains(&format!("{} bytes", want.len())), "{stdout}");
+    assert!(
+        stdout.contains(&hex::encode(sha2::Sha256::digest(&want))),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{} bytes", want.len())),
+        "{stdout}"
+    );
     assert!(stdout.contains("height 39"), "{stdout}");
 
     let repo_s = repo.clone();
