@@ -584,6 +584,25 @@ mod tests {
     }
 
     #[test]
+    fn pending_pin_keeps_its_window_until_released() {
+        let rules = WindowRules {
+            depth: 2,
+            skip_old_msgs: true,
+            reorg_margin: 100,
+        };
+        let mut w = Window::new(rules);
+        w.set_pending_pin(Some(5));
+        chain(&mut w, 0, 9, "");
+        settle(&mut w);
+        assert_eq!(held(&w, RootKind::State), vec![0, 4, 5, 8, 9]);
+        assert!(w.snapshot_roots(5, 2, true).is_ok());
+        w.set_pending_pin(Some(10));
+        let plan = settle(&mut w);
+        assert_eq!(plan.unlink.len(), 4);
+        assert_eq!(held(&w, RootKind::State), vec![0, 8, 9]);
+    }
+
+    #[test]
     fn apply_must_extend_head() {
         let mut w = Window::new(WindowRules {
             depth: 1,
