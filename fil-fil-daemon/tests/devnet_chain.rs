@@ -5,9 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use cid::Cid;
 use fil_fil::car::CarReader;
-use fil_fil::chain::BlockHeader;
+use fil_fil::chain::{
+    tipset_at_or_below, BlockHeader, SnapshotWalk, SnapshotWindow, TipsetKey, WalkError,
+};
 use fil_fil::devnet::{export_to, DevnetConfig, Node};
 use fil_fil::ipld::{is_exported_codec, is_identity, scan_links, DAG_CBOR};
+use fil_fil::snapshot::{export, ExportOptions};
 
 fn config(seed: u64) -> DevnetConfig {
     DevnetConfig {
@@ -137,10 +140,57 @@ fn replay_serves_a_lotus_export_as_is() {
     for null in [4, 7, 10, 24, 25, 26, 27] {
         assert!(!heights.contains(&null), "null round {null}");
     }
-    // The full dump of a replayed chain holds exactly the export's blocks.
-    let (dump_roots, dump_blocks) = read_car(&dump(&node, 39));
+    // The full dump of a replayed chain holds exactly the export's blocks, in
+    // Lotus's walk order: the bytes are the fixture's.
+    let dumped = dump(&node, 39);
+    let (dump_roots, dump_blocks) = read_car(&dumped);
     assert_eq!(dump_roots, roots);
     let want: HashSet<Cid> = blocks.iter().map(|(c, _)| *c).collect();
     let got: HashSet<Cid> = dump_blocks.iter().map(|(c, _)| *c).collect();
     assert_eq!(got, want);
+    assert!(
+        dumped == original,
+        "dump of replayed export40 differs from the fixture"
+    );
+}
+
+/// Runs the snapshot engine's validation walk; returns the missing blocks.
+fn missing(
+    store: &HashMap<Cid, Vec<u8>>,
+    head: &TipsetKey,
+    height: i64,
+    depth: i64,
+    skip: bool,
+) -> usize {
+    let window = SnapshotWindow {
+        head_height: height,
+        depth,
+        skip_old_msgs: skip,
+    };
+    let mut walk = SnapshotWalk::new(store, head.clone(), window).collect_missing();
+    walk.run(|_, _| Ok::<(), WalkError>(())).expect("walk runs");
+    walk.missing().len()
+}
+
+#[test]
+fn full_dump_validates_and_exports_valid_snapshots() {
+    let node = build(6);
+    let height = node.head().tipset.height;
+    let (roots, blocks) = read_car(&dump(&node, height));
+    let store: HashMap<Cid, Vec<u8>> = blocks.into_iter().collect();
+    let head = TipsetKey::new(roots);
+    // Depth = chain length, all messages: nothing the Lotus walk needs is missing.
+    assert_eq!(missing(&store, &head, height, height + 1, false), 0);
+
+    // Exporting it at E with depth R gives a snapshot that validates too.
+    let (key, e) = tipset_at_or_below(&store, &head, height - 3).expect("tipset at E");
+    let options = ExportOptions {
+        depth: 4,
+        ..ExportOptions::default()
+    };
+    let (bytes, summary) = export(&store, &key, &options, Vec::new(), &mut |_| {}).expect("export");
+    assert_eq!(summary.head_height, e);
+    let (roots, blocks) = read_car(&bytes);
+    let snapshot: HashMap<Cid, Vec<u8>> = blocks.into_iter().collect();
+    assert_eq!(missing(&snapshot, &TipsetKey::new(roots), e, 4, true), 0);
 }

@@ -147,10 +147,7 @@ mod tests {
     use crate::car::CarReader;
     use std::collections::HashMap;
 
-    /// Regrouping a real chain's headers by parent key and sorting them must give
-    /// back exactly the `parents` lists Lotus wrote into the children.
-    #[test]
-    fn sort_matches_parent_keys_in_fixture() {
+    fn fixture_headers() -> HashMap<Cid, BlockHeader> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../shared/fixtures/export40.car"
@@ -166,6 +163,14 @@ mod tests {
                 headers.insert(block.cid, h);
             }
         }
+        headers
+    }
+
+    /// Regrouping a real chain's headers by parent key and sorting them must give
+    /// back exactly the `parents` lists Lotus wrote into the children.
+    #[test]
+    fn sort_matches_parent_keys_in_fixture() {
+        let headers = fixture_headers();
         let mut checked = 0;
         let mut multi = 0;
         for child in headers.values() {
@@ -191,7 +196,19 @@ mod tests {
     }
 
     #[test]
-    fn rejects_mixed_heights() {
+    fn rejects_empty_and_mixed_blocks() {
         assert_eq!(Tipset::new(vec![]), Err(TipsetError::Empty));
+        let headers = fixture_headers();
+        let pick = |height: i64| {
+            headers
+                .iter()
+                .find(|(_, h)| h.height == height)
+                .map(|(c, h)| (*c, h.clone()))
+                .expect("height present in fixture")
+        };
+        assert!(matches!(
+            Tipset::new(vec![pick(1), pick(2)]),
+            Err(TipsetError::HeightMismatch { .. })
+        ));
     }
 }

@@ -50,7 +50,7 @@ impl State {
     fn word(&self, key: &Key) -> Option<Word> {
         match key {
             Key::Digest(d) => self.table.get(d),
-            Key::Other(c) => self.others.get(c).copied(),
+            Key::Other(c) => self.others.get(&**c).copied(),
         }
     }
 
@@ -78,7 +78,7 @@ impl State {
         match key {
             Key::Digest(d) => self.table.insert(*d, word),
             Key::Other(c) => {
-                self.others.insert(*c, word);
+                self.others.insert(**c, word);
             }
         }
     }
@@ -126,7 +126,7 @@ impl State {
     pub(crate) fn bump(&mut self, key: &Key, delta: i64) -> Option<Entry> {
         let slot = match key {
             Key::Digest(d) => self.table.get_mut(d)?,
-            Key::Other(c) => &mut self.others.get_mut(c)?.0,
+            Key::Other(c) => &mut self.others.get_mut(&**c)?.0,
         };
         let word = Word(*slot);
         let rc = match word.rc() {
@@ -158,7 +158,7 @@ impl State {
     pub(crate) fn remove(&mut self, key: &Key) -> Option<Entry> {
         let word = match key {
             Key::Digest(d) => self.table.remove(d),
-            Key::Other(c) => self.others.remove(c),
+            Key::Other(c) => self.others.remove(&**c),
         }?;
         let entry = self.entry_of(key, word);
         self.spilled.remove(key);
@@ -170,7 +170,10 @@ impl State {
     /// Every block with its entry.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, Entry)> + '_ {
         let digests = self.table.iter().map(|(d, w)| (Key::Digest(*d), w));
-        let others = self.others.iter().map(|(c, w)| (Key::Other(*c), *w));
+        let others = self
+            .others
+            .iter()
+            .map(|(c, w)| (Key::Other(Box::new(*c)), *w));
         digests.chain(others).map(|(k, w)| {
             let e = self.entry_of(&k, w);
             (k, e)

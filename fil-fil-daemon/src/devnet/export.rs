@@ -1,19 +1,22 @@
-//! Full dump: everything the canonical chain up to an epoch references, as CARv1
-//! rooted at that tipset. Headers are walked newest first; after each header come
-//! its messages, receipts and parent state, depth first, each block once. The
-//! result is a complete offline copy (depth = chain length, all messages).
+//! Full dump: the Lotus export walk (`chain::SnapshotWalk`) over the devnet's store
+//! with every message kept and depth = every epoch whose state the devnet holds
+//! (all of them, except for a replayed CAR without old state), so it holds all
+//! headers, messages and state roots up to an epoch in `lotus chain export` order.
+//! Receipt DAGs, which Lotus exports never carry, follow at the end, so the dump
+//! is everything the devnet holds for that chain.
 
 use std::collections::HashSet;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use cid::Cid;
 use serde::Serialize;
 
 use super::error::DevnetError;
 use super::node::Node;
 use crate::car::CarWriter;
-use crate::ipld::{is_exported_codec, is_identity, scan_links, RAW};
+use crate::chain::{SnapshotWalk, SnapshotWindow, TipsetKey, WalkError};
+use crate::ipld::{is_exported_codec, is_identity, scan_links, DAG_CBOR};
+use cid::Cid;
 
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,41 +49,63 @@ pub fn export_car(node: &Node, epoch: i64, path: &Path) -> Result<ExportStats, D
 pub fn export_to<W: Write>(node: &Node, epoch: i64, out: W) -> Result<ExportStats, DevnetError> {
     let (root, chain) = {
         let index = node.chain.read();
-        let head = index.head();
         let root = index
-            .at_height(epoch, &head)
+            .at_height(epoch, &index.head())
             .ok_or_else(|| DevnetError::Invalid(format!("no tipset at or below epoch {epoch}")))?;
         let chain: Vec<_> = index
             .canonical()
             .iter()
-            .filter(|e| e.tipset.height <= root.tipset.height)
             .rev()
+            .filter(|e| e.tipset.height <= root.tipset.height)
             .cloned()
             .collect();
         (root, chain)
     };
-    let mut car = CarWriter::new(out, &root.tipset.cids)?;
-    let mut seen: HashSet<Cid> = HashSet::new();
-    let mut stats = ExportStats {
-        height: root.tipset.height,
-        blocks: 0,
-        bytes: 0,
-        missing: 0,
+    let height = root.tipset.height;
+    // States are walked for heights above the first one (from the top) the store lacks.
+    let first_missing = chain.iter().find(|e| {
+        e.tipset
+            .blocks
+            .iter()
+            .any(|b| !node.store.contains(&b.parent_state_root))
+    });
+    let window = SnapshotWindow {
+        head_height: height,
+        depth: first_missing.map_or(height + 1, |e| height - e.tipset.height),
+        skip_old_msgs: false,
     };
-    for entry in chain {
-        for (cid, header) in entry.tipset.cids.iter().zip(&entry.tipset.blocks) {
-            let mut objects = vec![
-                header.messages,
+    let mut car = CarWriter::new(out, &root.tipset.cids)?;
+    let store = &*node.store;
+    let mut seen: HashSet<Cid> = HashSet::new();
+    let mut walk = SnapshotWalk::new(store, TipsetKey::new(root.tipset.cids.clone()), window)
+        .collect_missing();
+    let mut write_err = None;
+    let walked = walk.run(|cid, data| {
+        seen.insert(*cid);
+        car.write_block(cid, data).map_err(|e| {
+            write_err = Some(e);
+            WalkError::EmptyTipset
+        })
+    });
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    let walked = walked.map_err(|e| DevnetError::Invalid(format!("walking the chain: {e}")))?;
+    let mut stats = ExportStats {
+        height,
+        blocks: walked.blocks,
+        bytes: 0,
+        missing: walk.missing().len() as u64,
+    };
+    for entry in &chain {
+        for header in &entry.tipset.blocks {
+            append_dag(
+                node,
                 header.parent_message_receipts,
-                header.parent_state_root,
-            ];
-            if header.height == 0 {
-                objects.extend(header.parents.iter().copied());
-            }
-            walk(node, *cid, false, &mut seen, &mut car, &mut stats)?;
-            for object in objects {
-                walk(node, object, true, &mut seen, &mut car, &mut stats)?;
-            }
+                &mut seen,
+                &mut car,
+                &mut stats,
+            )?;
         }
     }
     stats.bytes = car.bytes_written();
@@ -88,11 +113,10 @@ pub fn export_to<W: Write>(node: &Node, epoch: i64, out: W) -> Result<ExportStat
     Ok(stats)
 }
 
-/// Writes `root` and (when `follow`) everything it links to, depth first.
-fn walk<W: Write>(
+/// Appends the unseen blocks of the DAG at `root`, pre-order depth first.
+fn append_dag<W: Write>(
     node: &Node,
     root: Cid,
-    follow: bool,
     seen: &mut HashSet<Cid>,
     car: &mut CarWriter<W>,
     stats: &mut ExportStats,
@@ -108,7 +132,7 @@ fn walk<W: Write>(
         };
         car.write_block(&cid, &data)?;
         stats.blocks += 1;
-        if follow && cid.codec() != RAW {
+        if cid.codec() == DAG_CBOR {
             let mut links = Vec::new();
             scan_links(&data, |c| links.push(c))
                 .map_err(|e| DevnetError::Invalid(format!("block {cid}: {e}")))?;
