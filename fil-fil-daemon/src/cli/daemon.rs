@@ -71,7 +71,8 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     let first_snapshot = devnet.is_some().then(|| {
         let handle = handle.clone();
         let dir = repo.snapshots_dir();
-        tokio::spawn(async move { first_snapshot(handle, dir).await })
+        let keep_following = !args.exit_after_snapshot;
+        tokio::spawn(async move { first_snapshot(handle, dir, keep_following).await })
     });
     let exit_early = args.exit_after_snapshot && first_snapshot.is_some();
     let outcome = tokio::select! {
@@ -94,7 +95,11 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
 }
 
 /// Waits for the window, then writes a snapshot of the head into `dir`.
-async fn first_snapshot(handle: DaemonHandle, dir: PathBuf) -> anyhow::Result<()> {
+async fn first_snapshot(
+    handle: DaemonHandle,
+    dir: PathBuf,
+    keep_following: bool,
+) -> anyhow::Result<()> {
     handle.wait_for_height(0).await;
     let stream = handle
         .snapshot(SnapshotRequest::default())
@@ -114,7 +119,9 @@ async fn first_snapshot(handle: DaemonHandle, dir: PathBuf) -> anyhow::Result<()
     );
     println!("  size:   {} bytes", written.size);
     println!("  sha256: {}", written.sha256);
-    println!("following the chain; Ctrl-C to stop");
+    if keep_following {
+        println!("following the chain; Ctrl-C to stop");
+    }
     Ok(())
 }
 

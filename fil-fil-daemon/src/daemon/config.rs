@@ -69,7 +69,8 @@ pub struct Settings {
     /// as plain `lotus chain export` includes them [default: true].
     #[arg(long, env = "FIL_FIL_SKIP_OLD_MSGS", action = clap::ArgAction::Set)]
     pub skip_old_msgs: Option<bool>,
-    /// Epochs a scheduled snapshot epoch must be buried before it is pinned [default: 10].
+    /// Epochs a scheduled snapshot epoch must be buried before it is pinned (the window
+    /// of the next scheduled epoch is kept until then) [default: 10].
     #[arg(long, env = "FIL_FIL_CONFIDENCE")]
     pub confidence: Option<i64>,
     /// Scheduled snapshot epochs are the multiples of this [default: 2880, one day].

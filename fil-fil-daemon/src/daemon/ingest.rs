@@ -340,6 +340,11 @@ impl Ingester {
     /// Links what the rules want, unlinks what they no longer want, pins.
     async fn settle(&mut self, first: &HashMap<Cid, Vec<u8>>) -> Result<(), IngestError> {
         let shared = self.handle.shared.clone();
+        let head = shared.window.lock().head().map(|h| h.height);
+        if let Some(head) = head {
+            let pending = self.pending_pin(head);
+            shared.window.lock().set_pending_pin(Some(pending));
+        }
         let plan = shared.window.lock().plan();
         let source = Layered {
             first,
@@ -363,6 +368,9 @@ impl Ingester {
             }
         }
         if result.is_ok() {
+            // Before anything leaves the window: a scheduled epoch that just became
+            // deep enough still has all of its roots held.
+            self.schedule_pins();
             let mut unlinks = std::mem::take(&mut self.pending_unlinks);
             shared.window.lock().mark_unlinked(&plan.unlink);
             unlinks.extend(plan.unlink);
@@ -374,30 +382,38 @@ impl Ingester {
                 shared.store.unlink_many(&cids).await?;
                 shared.metrics.unlinks.inc();
             }
-            self.schedule_pins();
         }
         self.handle.refresh_gauges();
         result
     }
 
-    /// Pins the newest scheduled epoch that is `confidence` deep, if the window
-    /// holds its whole snapshot.
+    /// The next scheduled epoch to pin: after the last pin, else the newest one
+    /// already deep enough (or genesis).
+    fn pending_pin(&self, head: i64) -> i64 {
+        let cfg = &self.handle.shared.config;
+        match self.handle.shared.pins.lock().last_epoch() {
+            Some(last) => last + cfg.snapshot_interval,
+            None => {
+                let eligible = (head - cfg.confidence).max(0);
+                eligible - eligible.rem_euclid(cfg.snapshot_interval)
+            }
+        }
+    }
+
+    /// Pins the pending scheduled epoch once it is `confidence` deep; its window
+    /// was kept for it (see [`Window::set_pending_pin`](super::window::Window::set_pending_pin)).
     fn schedule_pins(&self) {
         let shared = &self.handle.shared;
         let cfg = &shared.config;
-        let window = shared.window.lock();
-        let Some(head) = window.head().map(|h| h.height) else {
+        let Some(head) = shared.window.lock().head().map(|h| h.height) else {
             return;
         };
-        let eligible = head - cfg.confidence;
-        if eligible < 0 {
+        let epoch = self.pending_pin(head);
+        if epoch > head - cfg.confidence {
             return;
         }
-        let epoch = eligible - eligible.rem_euclid(cfg.snapshot_interval);
+        let window = shared.window.lock();
         let mut pins = shared.pins.lock();
-        if pins.last_epoch().is_some_and(|e| e >= epoch) {
-            return;
-        }
         let (entry, roots) = match window.snapshot_roots(epoch, cfg.depth, cfg.skip_old_msgs) {
             Ok(found) => found,
             Err(err) => {

@@ -150,7 +150,14 @@ pub struct WindowRules {
 impl WindowRules {
     /// What a block at `height` should hold when the head is at `head`.
     pub fn wanted(&self, height: i64, head: i64) -> Holds {
-        let recent = height > head.saturating_sub(self.depth);
+        self.wanted_with(height, head, None)
+    }
+
+    /// [`WindowRules::wanted`], also keeping the whole window of `pending`, the next
+    /// scheduled epoch, until it is deep enough to be pinned.
+    pub fn wanted_with(&self, height: i64, head: i64, pending: Option<i64>) -> Holds {
+        let recent = height > head.saturating_sub(self.depth)
+            || pending.is_some_and(|p| height <= p && height > p.saturating_sub(self.depth));
         Holds {
             headers: true,
             messages: !self.skip_old_msgs || recent,
@@ -202,6 +209,9 @@ pub enum WindowError {
 pub struct Window {
     rules: WindowRules,
     log: VecDeque<Record>,
+    /// Next scheduled snapshot epoch not pinned yet; its window is kept.
+    #[serde(default)]
+    pending_pin: Option<i64>,
 }
 
 impl Window {
@@ -210,6 +220,7 @@ impl Window {
         Window {
             rules,
             log: VecDeque::new(),
+            pending_pin: None,
         }
     }
 
@@ -222,6 +233,11 @@ impl Window {
     /// Messages of sealed records stay held if `skip_old_msgs` was off before.
     pub fn set_rules(&mut self, rules: WindowRules) {
         self.rules = rules;
+    }
+
+    /// Keeps the window of scheduled epoch `epoch` until it is pinned.
+    pub fn set_pending_pin(&mut self, epoch: Option<i64>) {
+        self.pending_pin = epoch;
     }
 
     /// The head tipset, if any.
@@ -237,7 +253,9 @@ impl Window {
             .iter()
             .rev()
             .find(|r| {
-                let want = self.rules.wanted(r.entry.height, head);
+                let want = self
+                    .rules
+                    .wanted_with(r.entry.height, head, self.pending_pin);
                 r.holds.headers
                     && (r.holds.messages || !want.messages)
                     && (r.holds.state || !want.state)
@@ -292,7 +310,7 @@ impl Window {
         };
         for (i, record) in self.log.iter().enumerate() {
             let h = record.entry.height;
-            let mut want = self.rules.wanted(h, head);
+            let mut want = self.rules.wanted_with(h, head, self.pending_pin);
             if self.sealable(i, head) {
                 want = self.rules.sealed(h);
             }
@@ -563,6 +581,25 @@ mod tests {
         assert!(w.snapshot_roots(20, 4, true).is_err());
         assert!(w.snapshot_roots(20, 3, false).is_err());
         assert!(w.snapshot_roots(21, 3, true).is_err());
+    }
+
+    #[test]
+    fn pending_pin_keeps_its_window_until_released() {
+        let rules = WindowRules {
+            depth: 2,
+            skip_old_msgs: true,
+            reorg_margin: 100,
+        };
+        let mut w = Window::new(rules);
+        w.set_pending_pin(Some(5));
+        chain(&mut w, 0, 9, "");
+        settle(&mut w);
+        assert_eq!(held(&w, RootKind::State), vec![0, 4, 5, 8, 9]);
+        assert!(w.snapshot_roots(5, 2, true).is_ok());
+        w.set_pending_pin(Some(10));
+        let plan = settle(&mut w);
+        assert_eq!(plan.unlink.len(), 4);
+        assert_eq!(held(&w, RootKind::State), vec![0, 8, 9]);
     }
 
     #[test]
