@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark: failures should abort loudly
 
+use fil_fil::ipld::write_cbor_header as head;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -51,26 +52,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let m = major << 5;
-    match n {
-        0..=23 => out.push(m | n as u8),
-        24..=0xff => out.extend([m | 24, n as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend((n as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend((n as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend(n.to_be_bytes());
-        }
-    }
 }
 
 fn link(out: &mut Vec<u8>, cid: &Cid) {

@@ -2,9 +2,11 @@
 //! DAG-CBOR link scanning. Nothing here knows about chains, files or networks.
 
 mod cbor_scan;
+mod cbor_write;
 mod verify;
 
 pub use cbor_scan::{scan_links, CborScanError};
+pub use cbor_write::write_cbor_header;
 pub use cid::Cid;
 pub use verify::{blake2b_256, block_cid, verify_block, VerifyError};
 

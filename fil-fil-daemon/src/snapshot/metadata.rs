@@ -4,6 +4,7 @@
 //! length-first order: `F3Data`, `Version`, `HeadTipsetKey`), so our v2 files
 //! hash like Lotus's.
 
+use crate::ipld::write_cbor_header as header;
 use cid::Cid;
 use serde::Deserialize;
 
@@ -84,26 +85,6 @@ pub fn f3_blob_cid(data: &[u8]) -> Cid {
     let mh = cid::multihash::Multihash::<64>::wrap(crate::ipld::BLAKE2B_256, &digest)
         .unwrap_or_else(|_| unreachable!("32-byte digest fits a 64-byte multihash"));
     Cid::new_v1(RAW, mh)
-}
-
-fn header(out: &mut Vec<u8>, major: u8, value: u64) {
-    let m = major << 5;
-    match value {
-        0..=23 => out.push(m | value as u8),
-        24..=0xff => out.extend([m | 24, value as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend((value as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend((value as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend(value.to_be_bytes());
-        }
-    }
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {

@@ -6,6 +6,7 @@
 //! and multi-block tipsets appear on a fixed pattern so walks meet both. Not
 //! consensus-valid data; only the link structure matters here.
 
+use crate::ipld::write_cbor_header as header;
 use std::collections::HashMap;
 
 use cid::Cid;
@@ -241,26 +242,6 @@ fn identity_raw(data: &[u8]) -> Cid {
     let mh = cid::multihash::Multihash::<64>::wrap(crate::ipld::IDENTITY, data)
         .unwrap_or_else(|_| unreachable!("short identity data fits"));
     Cid::new_v1(RAW, mh)
-}
-
-fn header(out: &mut Vec<u8>, major: u8, value: u64) {
-    let m = major << 5;
-    match value {
-        0..=23 => out.push(m | value as u8),
-        24..=0xff => out.extend([m | 24, value as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend((value as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend((value as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend(value.to_be_bytes());
-        }
-    }
 }
 
 fn uint(out: &mut Vec<u8>, v: u64) {
