@@ -75,9 +75,6 @@ pub async fn follow(
         if out.send(FollowEvent::Lost).is_err() {
             return;
         }
-        // A fresh connection per channel: jsonrpsee allows one `xrpc.ch.close`
-        // handler per client, and a node that closed our channel may close more.
-        node.drop_client();
         pause = if delivered {
             MIN_PAUSE
         } else {

@@ -75,9 +75,4 @@ impl NodeConn {
             pause = (pause * 2).min(BACKOFF.1);
         }
     }
-
-    /// Forgets the current client so the next [`NodeConn::connect`] dials again.
-    pub fn drop_client(&self) {
-        *self.current.write() = None;
-    }
 }

@@ -222,6 +222,11 @@ impl ChainIndex {
         rx
     }
 
+    /// Subscriptions whose receiver is still alive.
+    pub fn open_subscriptions(&self) -> usize {
+        self.subscribers.iter().filter(|tx| !tx.is_closed()).count()
+    }
+
     /// Closes every subscription, as Lotus does to a reader that fell behind.
     pub fn close_subscriptions(&mut self) -> usize {
         let n = self.subscribers.iter().filter(|tx| !tx.is_closed()).count();

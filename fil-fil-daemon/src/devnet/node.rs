@@ -158,6 +158,11 @@ impl Node {
         self.faults.corrupt.write().insert(cid);
     }
 
+    /// `ChainNotify` channels still open (a cancelled one is gone).
+    pub fn open_channels(&self) -> usize {
+        self.chain.read().open_subscriptions()
+    }
+
     /// Closes every `ChainNotify` channel as Lotus does for a slow reader.
     pub fn close_channels(&self) -> usize {
         self.chain.write().close_subscriptions()

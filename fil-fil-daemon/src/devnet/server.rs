@@ -129,6 +129,11 @@ impl Devnet {
         self.shared.drop_connections()
     }
 
+    /// `ChainNotify` channels still open.
+    pub fn open_channels(&self) -> usize {
+        self.node().open_channels()
+    }
+
     /// Closes every `ChainNotify` channel as Lotus does for a slow reader.
     pub fn close_channels(&self) -> usize {
         self.node().close_channels()

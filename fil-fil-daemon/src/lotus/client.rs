@@ -1,6 +1,5 @@
-//! Lotus JSON-RPC client over WebSocket (jsonrpsee), including go-jsonrpc channels:
-//! `Filecoin.ChainNotify` returns a channel id, then the node pushes
-//! `xrpc.ch.val [id, value]` notifications and finally `xrpc.ch.close [id]`.
+//! Lotus JSON-RPC client over WebSocket (jsonrpsee) for plain calls; a channel
+//! call (`Filecoin.ChainNotify`) gets a connection of its own ([`super::notify`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,19 +7,14 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cid::Cid;
-use jsonrpsee::core::client::{ClientT, Subscription, SubscriptionClientT};
+use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::{HeaderMap, HeaderValue, WsClient, WsClientBuilder};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::json::{CidJson, HeadChange, TipSetJson, TipSetKeyJson};
-use super::ApiInfo;
-
-/// Lotus's ChainNotify buffer is 16 entries; ours is generous so a burst never
-/// makes jsonrpsee drop the subscription while the consumer is busy.
-const NOTIFICATION_BUFFER: usize = 1 << 16;
+use super::{ApiInfo, ChainNotifyStream};
 
 /// Failure talking to the node.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +51,7 @@ pub type CallObserver = Arc<dyn Fn(&'static str, Duration, bool) + Send + Sync>;
 /// A connected Lotus client.
 pub struct LotusClient {
     ws: WsClient,
+    info: ApiInfo,
     url: String,
     observer: Option<CallObserver>,
 }
@@ -85,7 +80,6 @@ impl LotusClient {
         }
         let ws = WsClientBuilder::default()
             .set_headers(headers)
-            .max_buffer_capacity_per_subscription(NOTIFICATION_BUFFER)
             .max_concurrent_requests(1024)
             .max_response_size(256 << 20)
             .request_timeout(Duration::from_secs(60))
@@ -97,6 +91,7 @@ impl LotusClient {
             })?;
         Ok(Self {
             ws,
+            info: info.clone(),
             url,
             observer: None,
         })
@@ -188,87 +183,14 @@ impl LotusClient {
         self.call("Filecoin.StateNetworkName", rpc_params![]).await
     }
 
-    /// Opens a `Filecoin.ChainNotify` channel.
-    ///
-    /// jsonrpsee parses a frame `{"method":"xrpc.ch.val","params":[id, value]}` as a
-    /// subscription notification (a two-element array deserializes as its
-    /// `{subscription, result}` struct) and routes it by id, whatever the method
-    /// name. So the values are received through a jsonrpsee subscription keyed by
-    /// the channel id the call returns, and `xrpc.ch.close [id]` (which does not
-    /// fit that shape) through a method handler registered before the call.
+    /// Opens a `Filecoin.ChainNotify` channel on a WebSocket of its own (see
+    /// [`ChainNotifyStream`]).
     pub async fn chain_notify(&self) -> Result<ChainNotifyStream, RpcError> {
-        let closes = self
-            .ws
-            .subscribe_to_method::<Value>("xrpc.ch.close")
-            .await
-            .map_err(|e| RpcError::Call {
-                method: "Filecoin.ChainNotify",
-                reason: format!("registering xrpc.ch.close: {e}"),
-            })?;
         let started = Instant::now();
-        let values = self
-            .ws
-            .subscribe::<Value, _>("Filecoin.ChainNotify", rpc_params![], "xrpc.cancel")
-            .await;
+        let stream = ChainNotifyStream::open(&self.info).await;
         if let Some(observe) = &self.observer {
-            observe("Filecoin.ChainNotify", started.elapsed(), values.is_ok());
+            observe("Filecoin.ChainNotify", started.elapsed(), stream.is_ok());
         }
-        let values = values.map_err(|e| RpcError::Call {
-            method: "Filecoin.ChainNotify",
-            reason: e.to_string(),
-        })?;
-        let channel = match values.kind() {
-            jsonrpsee::core::client::SubscriptionKind::Subscription(id) => match id {
-                jsonrpsee::types::SubscriptionId::Num(n) => Value::from(*n),
-                jsonrpsee::types::SubscriptionId::Str(s) => Value::from(s.to_string()),
-            },
-            _ => Value::Null,
-        };
-        Ok(ChainNotifyStream {
-            channel,
-            values,
-            closes,
-        })
-    }
-}
-
-/// The receiving end of a ChainNotify channel.
-#[derive(Debug)]
-pub struct ChainNotifyStream {
-    channel: Value,
-    values: Subscription<Value>,
-    closes: Subscription<Value>,
-}
-
-impl ChainNotifyStream {
-    /// Next batch of head changes; `Ok(None)` when the node closed the channel or
-    /// the connection dropped (the caller reconnects and reconciles).
-    pub async fn next(&mut self) -> Result<Option<Vec<HeadChange>>, RpcError> {
-        loop {
-            tokio::select! {
-                biased;
-                value = self.values.next() => {
-                    let Some(value) = value else { return Ok(None) };
-                    let value = value.map_err(|e| malformed(e.to_string()))?;
-                    let batch: Vec<HeadChange> =
-                        serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
-                    return Ok(Some(batch));
-                }
-                close = self.closes.next() => {
-                    let Some(close) = close else { return Ok(None) };
-                    let close = close.map_err(|e| malformed(e.to_string()))?;
-                    if close.get(0) == Some(&self.channel) {
-                        return Ok(None);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn malformed(reason: String) -> RpcError {
-    RpcError::Malformed {
-        method: "Filecoin.ChainNotify",
-        reason,
+        stream
     }
 }

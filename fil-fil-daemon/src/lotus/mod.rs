@@ -4,6 +4,8 @@
 pub mod api_info;
 pub mod client;
 pub mod json;
+pub mod notify;
 
 pub use api_info::{ApiInfo, ApiInfoError};
-pub use client::{ChainNotifyStream, LotusClient, RpcError};
+pub use client::{LotusClient, RpcError};
+pub use notify::ChainNotifyStream;
