@@ -1,6 +1,7 @@
 //! `Devnet`: a running devnet (node + RPC server + optional block timer), the
 //! handle tests and `fil-fil devnet` use to start, drive and stop it.
 
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +47,11 @@ impl Devnet {
         let app = router(shared.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
+            // Small frames answered one by one: Nagle's algorithm would hold each
+            // behind the previous one's delayed ACK (~40 ms a round trip).
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
             if let Err(e) = serve.await {
                 tracing::error!("devnet RPC server stopped: {e}");
