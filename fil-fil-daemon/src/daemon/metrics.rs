@@ -52,6 +52,10 @@ pub struct Metrics {
     pub reconnects: Counter,
     /// Blocks refused because their bytes did not hash to their CID.
     pub hash_mismatches: Counter,
+    /// Blocks fetched from the node (and verified).
+    pub fetched_blocks: Counter,
+    /// Bytes of those blocks.
+    pub fetched_bytes: Counter,
     /// Ingestion steps that failed (retried).
     pub ingest_errors: Counter,
     /// Live scheduled-snapshot pins.
@@ -87,6 +91,8 @@ impl Metrics {
             snapshot_failures: Counter::default(),
             reconnects: Counter::default(),
             hash_mismatches: Counter::default(),
+            fetched_blocks: Counter::default(),
+            fetched_bytes: Counter::default(),
             ingest_errors: Counter::default(),
             pins: Gauge::default(),
         };
@@ -164,6 +170,16 @@ impl Metrics {
             "hash_mismatches",
             "Blocks refused because their bytes do not hash to their CID",
             m.hash_mismatches.clone(),
+        );
+        reg.register(
+            "fetched_blocks",
+            "Blocks fetched from the node and verified",
+            m.fetched_blocks.clone(),
+        );
+        reg.register(
+            "fetched_bytes",
+            "Bytes of the blocks fetched from the node",
+            m.fetched_bytes.clone(),
         );
         reg.register(
             "ingest_errors",

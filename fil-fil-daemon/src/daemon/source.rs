@@ -63,6 +63,8 @@ impl RpcSource {
                             reason: e.to_string(),
                         });
                     }
+                    self.metrics.fetched_blocks.inc();
+                    self.metrics.fetched_bytes.inc_by(data.len() as u64);
                     Ok(data)
                 }
             })
