@@ -25,12 +25,21 @@ async fn corrupt_blocks_are_refused_and_counted() {
     let service = start(daemon_config(&devnet, 4, true), repo.path()).await;
     let handle = service.handle();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !handle
+    // The counter moves before the failed step is recorded, and a later step
+    // that succeeds clears `last_error`: wait until both show the refusal.
+    let refused = |status: &fil_fil::daemon::control::Status| {
+        status
+            .last_error
+            .as_ref()
+            .is_some_and(|e| e.contains(&state.to_string()))
+    };
+    while !(handle
         .metrics_text()
-        .contains("fil_fil_hash_mismatches_total 1")
+        .contains("fil_fil_hash_mismatches_total")
         && !handle
             .metrics_text()
-            .contains("fil_fil_hash_mismatches_total 2")
+            .contains("fil_fil_hash_mismatches_total 0")
+        && refused(&handle.status()))
     {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -38,8 +47,6 @@ async fn corrupt_blocks_are_refused_and_counted() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let status = handle.status();
-    assert!(status.last_error.unwrap().contains(&state.to_string()));
     assert!(!service.handle().store_has(&state));
     // The head's window is not held, so no snapshot of it can be produced.
     let refused = client(&service)

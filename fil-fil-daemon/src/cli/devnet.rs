@@ -83,8 +83,11 @@ struct ChainArgs {
     /// Deepest automatic reorg, in tipsets.
     #[arg(long, default_value_t = 3)]
     max_reorg_depth: usize,
-    /// New state objects per epoch (mainnet writes ~20k; the default is 100× smaller).
-    #[arg(long, default_value_t = 200)]
+    /// New blocks per epoch: what the epoch's headers, messages, receipts and
+    /// state root reach that the previous epoch did not (changed actors, copied
+    /// HAMT/AMT paths, new actors). Mainnet sees ~20k; the default is 10× smaller.
+    /// The genesis state is sized from it, so churn rewrites part of the state.
+    #[arg(long, default_value_t = 2000)]
     churn_objects: usize,
     /// Most BLS (and, separately, secp) messages per block.
     #[arg(long, default_value_t = 4)]

@@ -28,7 +28,9 @@ pub struct DevnetConfig {
     pub reorg_prob: f64,
     /// Deepest automatic reorg (tipsets reverted).
     pub max_reorg_depth: usize,
-    /// New state objects written per epoch (mainnet: ~20k; default scaled down 100×).
+    /// New blocks per epoch: blocks reachable from the epoch's headers, messages,
+    /// receipts and resulting state root that the previous epoch did not reach
+    /// (mainnet: ~20k; the default is scaled down 10×).
     pub churn_objects: usize,
     /// Upper bound of messages per block (each of BLS and secp).
     pub max_messages_per_block: u32,
@@ -61,7 +63,7 @@ impl Default for DevnetConfig {
             null_round_prob: 0.05,
             reorg_prob: 0.0,
             max_reorg_depth: 3,
-            churn_objects: 200,
+            churn_objects: 2000,
             max_messages_per_block: 4,
             accounts: 64,
             miners: 16,

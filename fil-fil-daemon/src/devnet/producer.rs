@@ -13,7 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use super::config::DevnetConfig;
 use super::error::DevnetError;
 use super::objects::{bigint_bytes, id_address, Message, MessageReceipt, MsgMeta, SignedMessage};
-use super::state::{self, Population, ACCOUNT_BASE, MINER_BASE};
+use super::state::{self, ChurnEstimate, Population, ACCOUNT_BASE, MINER_BASE};
 use super::store::MemStore;
 use super::tipset::{Executed, Tipset};
 use crate::chain::{BeaconEntry, BlockHeader, ElectionProof, PoStProof, Signature, Ticket};
@@ -32,6 +32,7 @@ pub struct Producer {
     cfg: DevnetConfig,
     pop: Population,
     rng: ChaCha20Rng,
+    churn: ChurnEstimate,
 }
 
 impl Producer {
@@ -40,6 +41,7 @@ impl Producer {
         let pop = Population {
             accounts: cfg.accounts.max(2),
             miners: cfg.miners.max(5),
+            churn: cfg.churn_objects,
         };
         let rng = ChaCha20Rng::seed_from_u64(cfg.seed);
         Self {
@@ -47,13 +49,14 @@ impl Producer {
             cfg,
             pop,
             rng,
+            churn: ChurnEstimate::default(),
         }
     }
 
     /// A synthetic genesis shaped like Lotus's: miner `f00`, a sha2-256 dummy
     /// parent block, empty message lists, zero weight, initial base fee.
     pub fn synthetic_genesis(&mut self) -> Result<Executed, DevnetError> {
-        let state = state::synthetic_genesis(&self.store, self.pop)?;
+        let state = state::synthetic_genesis(&*self.store, self.pop)?;
         let dummy = dummy_parent(&self.store, self.cfg.seed);
         let empty = self.empty_amt()?;
         let messages = self.store.put_cbor(&MsgMeta {
@@ -100,6 +103,7 @@ impl Producer {
             0,
             &[],
             0,
+            &mut self.churn,
             &mut self.rng,
         )?;
         let receipts_after = self.empty_amt()?;
@@ -121,6 +125,7 @@ impl Producer {
             0,
             &[],
             0,
+            &mut self.churn,
             &mut self.rng,
         )?)
     }
@@ -181,6 +186,7 @@ impl Producer {
         height: i64,
         heavy: bool,
     ) -> Result<Executed, DevnetError> {
+        let stored_before = self.store.len();
         let size = self.draw_tipset_size();
         let mut miners: Vec<u64> = Vec::with_capacity(size);
         while miners.len() < size {
@@ -210,13 +216,17 @@ impl Producer {
             })
             .collect();
         let receipts_after = Amtv0::new_from_iter(self.store.clone(), receipts)?;
+        // The churn target counts every new block of the epoch: headers, messages
+        // and receipts are already written, the state makes up the rest.
+        let chain_blocks = self.store.len().saturating_sub(stored_before);
         let state_after = state::next_state(
             &self.store,
             parent.state_after,
             self.pop,
             height,
             &executed,
-            self.cfg.churn_objects,
+            self.cfg.churn_objects.saturating_sub(chain_blocks),
+            &mut self.churn,
             &mut self.rng,
         )?;
         let per_block = if heavy {

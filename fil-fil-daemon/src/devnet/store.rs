@@ -22,6 +22,13 @@ pub struct MemStore {
 #[error("encoding block: {0}")]
 pub struct EncodeError(String);
 
+impl EncodeError {
+    /// An encoding (or in-memory store) failure described by `reason`.
+    pub fn new(reason: String) -> Self {
+        Self(reason)
+    }
+}
+
 impl MemStore {
     /// An empty store.
     pub fn new() -> Self {
@@ -37,6 +44,21 @@ impl MemStore {
         self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         blocks.insert(cid, Arc::from(data));
         true
+    }
+
+    /// Stores already-shared blocks under one lock (an epoch's state commit);
+    /// returns how many were new.
+    pub fn extend(&self, new: impl IntoIterator<Item = (Cid, Arc<[u8]>)>) -> usize {
+        let mut blocks = self.blocks.write();
+        let mut added = 0;
+        for (cid, data) in new {
+            if let hashbrown::hash_map::Entry::Vacant(slot) = blocks.entry(cid) {
+                self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                slot.insert(data);
+                added += 1;
+            }
+        }
+        added
     }
 
     /// CBOR-encodes `value`, stores it as a dag-cbor/blake2b block and returns its CID.

@@ -1,6 +1,8 @@
 //! The Lotus v1 JSON-RPC endpoint (`/rpc/v1`, also `/rpc/v0`): HTTP POST with
 //! batches, WebSocket with go-jsonrpc channels, and Lotus-style bearer-token auth.
 
+mod auth;
+mod dispatch;
 mod envelope;
 mod http;
 mod methods;
@@ -8,10 +10,6 @@ mod ws;
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::broadcast;
@@ -32,7 +30,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// State for a server over `node`; `token`, when set, is required as a bearer token.
+    /// State for a server over `node`; `token`, when set, grants every permission
+    /// (requests without one may only read, a wrong one is refused).
     pub fn new(node: Arc<Node>, token: Option<String>, shutdown: CancellationToken) -> Self {
         let (drop_tx, _) = broadcast::channel(4);
         Self {
@@ -55,21 +54,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/rpc/v1", rpc.clone())
         .route("/rpc/v0", rpc)
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), auth))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            auth::middleware,
+        ))
         .with_state(shared)
-}
-
-/// Lotus rejects a missing or wrong token with 401 when auth is on.
-async fn auth(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    if let Some(token) = &shared.token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
-            return StatusCode::UNAUTHORIZED.into_response();
-        }
-    }
-    next.run(req).await
 }
