@@ -1,18 +1,28 @@
-//! Export throughput on a generated chain: the walk alone (into `io::sink`), to
-//! `/dev/null`, to a real file (temp file + fsync + rename, as the CLI does), and
-//! zstd to `/dev/null`, each next to a raw sequential write of the same byte
-//! count in the same run. Sizes come from the environment:
-//! `FIL_FIL_BENCH_ACTORS` (default 500000), `FIL_FIL_BENCH_EPOCHS` (2000),
-//! `FIL_FIL_BENCH_CHURN` (20 actors per epoch), `FIL_FIL_BENCH_RUNS` (3; the
-//! median is reported). Results are recorded in `docs/benchmarks.md`.
+//! Export throughput on a generated chain held in a `DagStore` the way the
+//! daemon holds it (each tipset linked in height order: headers into the spine,
+//! messages and parent state as DAGs), so the export walks the store's id graph.
+//! Targets: the walk alone (into `io::sink`), `/dev/null`, a real file (temp
+//! file + fsync + rename, as the CLI does) next to a raw sequential write of the
+//! same byte count in the same run, and zstd to `/dev/null`. Also reports the
+//! link rate while building, store memory, and peak RSS against payload.
+//!
+//! Sizes come from the environment: `FIL_FIL_BENCH_ACTORS` (default 500000),
+//! `FIL_FIL_BENCH_EPOCHS` (2000), `FIL_FIL_BENCH_CHURN` (20 actors per epoch),
+//! `FIL_FIL_BENCH_RUNS` (3; medians are reported), `FIL_FIL_BENCH_MAP` (1: also
+//! time one walk over a plain map with CID sets, the walk stores without an id
+//! graph use; keeps the map, so peak RSS grows), `FIL_FIL_BENCH_ZSTD` (1: zstd
+//! target on). Results are recorded in `docs/benchmarks.md`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cid::Cid;
+use fil_fil::chain::BlockHeader;
+use fil_fil::daemon::blocks::header_parents;
+use fil_fil::dag::{DagConfig, DagStore, LinkKind};
 use fil_fil::snapshot::synthetic::{generate, SyntheticConfig};
 use fil_fil::snapshot::{export, export_to_path, Compression, ExportOptions, DEFAULT_ZSTD_LEVEL};
 
@@ -25,8 +35,8 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 /// CPU time (user + system) of this thread, from `/proc` (10 ms ticks): on a
 /// shared machine wall time alone says more about the neighbours than the code.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+fn cpu_time(path: &str) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<u64> = after_comm
         .split_whitespace()
@@ -34,6 +44,27 @@ fn cpu_time() -> Duration {
         .collect();
     let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
     Duration::from_millis(ticks * 10)
+}
+
+fn thread_cpu() -> Duration {
+    cpu_time("/proc/thread-self/stat")
+}
+
+fn process_cpu() -> Duration {
+    cpu_time("/proc/self/stat")
+}
+
+fn proc_status(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
 fn median(mut runs: Vec<Duration>) -> Duration {
@@ -47,7 +78,7 @@ fn mib_s(bytes: u64, d: Duration) -> f64 {
 
 /// Writes `bytes` zero bytes in 4 MiB chunks, then fsyncs: the sequential
 /// write ceiling of the device for the export's byte count.
-fn raw_write(path: &Path, bytes: u64, sync: bool) -> io::Result<Duration> {
+fn raw_write(path: &Path, bytes: u64) -> io::Result<Duration> {
     let chunk = vec![0u8; 4 << 20];
     let start = Instant::now();
     let mut f = File::create(path)?;
@@ -57,10 +88,44 @@ fn raw_write(path: &Path, bytes: u64, sync: bool) -> io::Result<Duration> {
         f.write_all(&chunk[..n])?;
         left -= n as u64;
     }
-    if sync {
-        f.sync_all()?;
-    }
+    f.sync_all()?;
     Ok(start.elapsed())
+}
+
+/// Links the chain tipset by tipset, as the daemon applies it.
+fn build_store(blocks: &HashMap<Cid, Vec<u8>>) -> io::Result<DagStore> {
+    let mut by_height: BTreeMap<i64, Vec<(Cid, BlockHeader)>> = BTreeMap::new();
+    for (cid, data) in blocks {
+        if data.first() == Some(&0x90) {
+            if let Ok(h) = BlockHeader::decode(data) {
+                by_height.entry(h.height).or_default().push((*cid, h));
+            }
+        }
+    }
+    let store = DagStore::new(DagConfig::default().with_spine(header_parents));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(io::Error::other)?;
+    let (t, c) = (Instant::now(), thread_cpu());
+    for tipset in by_height.values() {
+        let mut roots: Vec<(Cid, LinkKind)> = Vec::new();
+        for (cid, h) in tipset {
+            roots.push((*cid, LinkKind::Spine));
+            roots.push((h.messages, LinkKind::Dag));
+            roots.push((h.parent_state_root, LinkKind::Dag));
+        }
+        rt.block_on(store.link_many(&roots, blocks))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+    }
+    let (wall, cpu) = (t.elapsed(), thread_cpu() - c);
+    let n = store.len() as f64;
+    println!(
+        "linked {} tipsets, {} objects in {wall:.1?} (CPU {cpu:.1?}): {:.0} objects/CPU-second",
+        by_height.len(),
+        store.len(),
+        n / cpu.as_secs_f64().max(1e-9)
+    );
+    Ok(store)
 }
 
 fn main() -> io::Result<()> {
@@ -72,24 +137,55 @@ fn main() -> io::Result<()> {
         seed: 1,
     };
     let runs = env_or("FIL_FIL_BENCH_RUNS", 3).max(1);
+    let with_map = env_or("FIL_FIL_BENCH_MAP", 0) == 1;
+    let with_zstd = env_or("FIL_FIL_BENCH_ZSTD", 1) == 1;
     let started = Instant::now();
     let chain = generate(&config);
-    // A store with a cheap CID hash, like the DAG store: SipHash lookups would
-    // measure the map rather than the export.
-    let store: HashMap<Cid, Vec<u8>, ahash::RandomState> = chain.blocks.into_iter().collect();
-    let payload: u64 = store.values().map(|v| v.len() as u64).sum();
     println!(
-        "generated {} objects ({:.1} MiB payload), head height {}, in {:.1?}",
-        store.len(),
-        payload as f64 / (1 << 20) as f64,
+        "generated {} objects ({}), head height {}, in {:.1?}",
+        chain.blocks.len(),
+        mib(chain.blocks.values().map(|v| v.len() as u64).sum()),
         chain.head_height,
         started.elapsed()
     );
+    let store = build_store(&chain.blocks)?;
+    let head = chain.head.clone();
     let options = ExportOptions {
         depth: config.epochs + 1,
         skip_old_msgs: true,
         ..ExportOptions::default()
     };
+    let fail = |e: fil_fil::snapshot::ExportError| io::Error::other(e.to_string());
+    if with_map {
+        // The same walk with hash sets over a map keyed by CID (what stores
+        // without an id graph get), one run.
+        let map: HashMap<Cid, Vec<u8>, ahash::RandomState> = chain.blocks.into_iter().collect();
+        let (t, c) = (Instant::now(), thread_cpu());
+        let (_, s) = export(&map, &head, &options, io::sink(), &mut |_| {}).map_err(fail)?;
+        let (wall, cpu) = (t.elapsed(), thread_cpu() - c);
+        println!(
+            "map + CID sets, walk only: {wall:.2?} (CPU {cpu:.2?}), {:.0} MiB/s, {:.0} MiB/s per CPU-second",
+            mib_s(s.car_bytes, wall),
+            mib_s(s.car_bytes, cpu)
+        );
+    } else {
+        drop(chain.blocks);
+    }
+    let m = store.memory();
+    println!(
+        "store: {} objects, payload {}, index {} ({:.1} B/object), child ids {} ({:.1} B/object), arena reserved {} / live {}; RSS {}, peak so far {}",
+        m.objects,
+        mib(m.payload_bytes),
+        mib(m.index_bytes),
+        m.index_bytes_per_object(),
+        mib(m.child_id_bytes),
+        m.child_id_bytes as f64 / m.objects.max(1) as f64,
+        mib(m.arena_reserved_bytes),
+        mib(m.arena_live_bytes),
+        mib(proc_status("VmRSS:")),
+        mib(proc_status("VmHWM:")),
+    );
+
     let zstd = ExportOptions {
         compression: Compression::Zstd {
             level: DEFAULT_ZSTD_LEVEL,
@@ -99,82 +195,87 @@ fn main() -> io::Result<()> {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
     let out = dir.path().join("bench.car");
     let raw = dir.path().join("raw.bin");
-    let fail = |e: fil_fil::snapshot::ExportError| io::Error::other(e.to_string());
 
-    let mut walk = vec![];
-    let mut walk_cpu = vec![];
-    let mut devnull = vec![];
-    let mut file = vec![];
-    let mut raw_null = vec![];
-    let mut raw_file = vec![];
-    let mut zstd_null = vec![];
-    let mut car_bytes = 0;
-    let mut blocks = 0;
-    let mut zstd_bytes = 0;
+    let (mut walk, mut walk_cpu, mut walk_proc) = (vec![], vec![], vec![]);
+    let (mut devnull, mut file, mut raw_file, mut zstd_null) = (vec![], vec![], vec![], vec![]);
+    let (mut car_bytes, mut blocks, mut zstd_bytes) = (0, 0, 0);
     for _ in 0..runs {
-        let (t, c) = (Instant::now(), cpu_time());
-        let (_, s) =
-            export(&store, &chain.head, &options, io::sink(), &mut |_| {}).map_err(fail)?;
+        let (t, c, p) = (Instant::now(), thread_cpu(), process_cpu());
+        let (_, s) = export(&store, &head, &options, io::sink(), &mut |_| {}).map_err(fail)?;
         walk.push(t.elapsed());
-        walk_cpu.push(cpu_time() - c);
+        walk_cpu.push(thread_cpu() - c);
+        walk_proc.push(process_cpu() - p);
         car_bytes = s.car_bytes;
         blocks = s.blocks;
 
         let t = Instant::now();
         let null = File::create("/dev/null")?;
-        export(&store, &chain.head, &options, null, &mut |_| {}).map_err(fail)?;
+        export(&store, &head, &options, null, &mut |_| {}).map_err(fail)?;
         devnull.push(t.elapsed());
-        raw_null.push(raw_write(Path::new("/dev/null"), car_bytes, false)?);
 
         let t = Instant::now();
-        export_to_path(&store, &chain.head, &options, &out, &mut |_| {}).map_err(fail)?;
+        export_to_path(&store, &head, &options, &out, &mut |_| {}).map_err(fail)?;
         file.push(t.elapsed());
         std::fs::remove_file(&out)?;
-        raw_file.push(raw_write(&raw, car_bytes, true)?);
+        raw_file.push(raw_write(&raw, car_bytes)?);
         std::fs::remove_file(&raw)?;
 
-        let t = Instant::now();
-        let null = File::create("/dev/null")?;
-        export(
-            &store,
-            &chain.head,
-            &zstd,
-            CountingSink(null, &mut zstd_bytes),
-            &mut |_| {},
-        )
-        .map_err(fail)?;
-        zstd_null.push(t.elapsed());
+        if with_zstd {
+            let t = Instant::now();
+            let null = File::create("/dev/null")?;
+            export(
+                &store,
+                &head,
+                &zstd,
+                CountingSink(null, &mut zstd_bytes),
+                &mut |_| {},
+            )
+            .map_err(fail)?;
+            zstd_null.push(t.elapsed());
+        }
     }
-    let (walk, devnull, file) = (median(walk), median(devnull), median(file));
-    let (raw_null, raw_file, zstd_null) = (median(raw_null), median(raw_file), median(zstd_null));
+    let (walk, devnull, file, raw_file) = (
+        median(walk),
+        median(devnull),
+        median(file),
+        median(raw_file),
+    );
+    let (walk_cpu, walk_proc) = (median(walk_cpu), median(walk_proc));
     println!(
-        "export: {blocks} blocks, {:.1} MiB CAR; median of {runs} runs",
-        car_bytes as f64 / (1 << 20) as f64
+        "export: {blocks} blocks, {} CAR; median of {runs} runs",
+        mib(car_bytes)
     );
     println!("| target | time | MiB/s | raw write same bytes | ratio |");
     println!("|---|---|---|---|---|");
-    let walk_cpu = median(walk_cpu);
     println!(
-        "| walk only (io::sink) | {walk:.2?} (CPU {walk_cpu:.2?}) | {:.0} (per CPU-second {:.0}) | – | – |",
+        "| walk only (io::sink) | {walk:.2?} (walk thread CPU {walk_cpu:.2?}, process {walk_proc:.2?}) | {:.0} (per walk CPU-second {:.0}) | – | – |",
         mib_s(car_bytes, walk),
         mib_s(car_bytes, walk_cpu)
     );
     println!(
-        "| /dev/null | {devnull:.2?} | {:.0} | {:.0} MiB/s | {:.0}% |",
+        "| /dev/null | {devnull:.2?} | {:.0} | (no-op) | – |",
         mib_s(car_bytes, devnull),
-        mib_s(car_bytes, raw_null),
-        100.0 * raw_null.as_secs_f64() / devnull.as_secs_f64()
     );
     println!(
-        "| file (tmp+fsync+rename) | {file:.2?} | {:.0} | {:.0} MiB/s | {:.0}% |",
+        "| file (tmp+fsync+rename) | {file:.2?} | {:.0} | {raw_file:.2?}, {:.0} MiB/s | {:.0}% |",
         mib_s(car_bytes, file),
         mib_s(car_bytes, raw_file),
         100.0 * raw_file.as_secs_f64() / file.as_secs_f64()
     );
+    if with_zstd {
+        let zstd_null = median(zstd_null);
+        println!(
+            "| zstd level {DEFAULT_ZSTD_LEVEL} → /dev/null | {zstd_null:.2?} | {:.0} (CAR bytes in) | – | {:.1}% of CAR size |",
+            mib_s(car_bytes, zstd_null),
+            100.0 * (zstd_bytes / runs) as f64 / car_bytes as f64
+        );
+    }
+    let m = store.memory();
     println!(
-        "| zstd level {DEFAULT_ZSTD_LEVEL} → /dev/null | {zstd_null:.2?} | {:.0} (CAR bytes in) | – | {:.1}% of CAR size |",
-        mib_s(car_bytes, zstd_null),
-        100.0 * (zstd_bytes / runs) as f64 / car_bytes as f64
+        "peak RSS (VmHWM) {} against payload {} ({:.2}×)",
+        mib(proc_status("VmHWM:")),
+        mib(m.payload_bytes),
+        proc_status("VmHWM:") as f64 / m.payload_bytes.max(1) as f64
     );
     Ok(())
 }

@@ -211,6 +211,17 @@ impl<W: Write> CarWriter<W> {
         Ok(())
     }
 
+    /// Appends one block section for a CID given in binary form (as a walk over
+    /// stored bytes has it), without building a `Cid`.
+    pub fn write_raw_block(&mut self, cid: &[u8], data: &[u8]) -> io::Result<()> {
+        let len = (cid.len() + data.len()) as u64;
+        self.written += write_uvarint(&mut self.inner, len)? as u64;
+        self.inner.write_all(cid)?;
+        self.inner.write_all(data)?;
+        self.written += len;
+        Ok(())
+    }
+
     /// Bytes written so far, header included.
     pub fn bytes_written(&self) -> u64 {
         self.written

@@ -5,6 +5,8 @@
 mod header;
 mod tipset;
 mod walk;
+mod walk_cid;
+mod walk_graph;
 mod window;
 
 pub use header::{

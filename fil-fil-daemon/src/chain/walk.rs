@@ -15,16 +15,20 @@
 //!
 //! Lotus collects a DAG's CIDs into a list before emitting them; emitting during
 //! the DFS gives the same sequence because nothing reads `seen` in between.
+//!
+//! Two implementations of the same walk: over a store's id graph
+//! ([`BlockGet::graph`], the DAG store) the sets are bitsets over block ids and a
+//! node's children come as stored ids (`walk_graph`); over any other store they
+//! are hash sets of CIDs (`walk_cid`). Tests export both ways and compare bytes.
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
-use ahash::RandomState;
 use cid::Cid;
 
+use super::walk_cid::CidWalk;
+use super::walk_graph::GraphWalk;
 use super::{BlockHeader, HeaderDecodeError, SnapshotWindow, TipsetKey};
-use crate::ipld::{identity_data, is_exported_codec, is_identity, scan_links, BlockGet};
-use crate::ipld::{CborScanError, BLAKE2B_256, DAG_CBOR};
+use crate::ipld::{BlockGet, CborScanError};
 
 /// How a missing block was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,12 +137,7 @@ pub struct SnapshotWalk<'s, S: ?Sized> {
     store: &'s S,
     head: TipsetKey,
     window: SnapshotWindow,
-    collect_missing: bool,
-    missing: Vec<MissingBlock>,
-    marks: Marks,
-    /// Emptied link lists, reused so a deep walk does not allocate per node.
-    spare: Vec<Vec<Cid>>,
-    stats: WalkStats,
+    tally: Tally,
 }
 
 impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
@@ -149,24 +148,20 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             store,
             head,
             window,
-            collect_missing: false,
-            missing: Vec::new(),
-            marks: Marks::default(),
-            spare: Vec::new(),
-            stats: WalkStats::default(),
+            tally: Tally::default(),
         }
     }
 
     /// Records missing blocks and walks on past them instead of failing (for
     /// validation); see [`SnapshotWalk::missing`].
     pub fn collect_missing(mut self) -> Self {
-        self.collect_missing = true;
+        self.tally.collect_missing = true;
         self
     }
 
     /// Blocks found missing so far (only with [`SnapshotWalk::collect_missing`]).
     pub fn missing(&self) -> &[MissingBlock] {
-        &self.missing
+        &self.tally.missing
     }
 
     /// Runs the walk, handing every block to `visit` in export order.
@@ -174,204 +169,51 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
         &mut self,
         mut visit: impl FnMut(&Cid, &[u8]) -> Result<(), E>,
     ) -> Result<WalkStats, E> {
+        self.run_raw(|cid, data| {
+            let cid = Cid::try_from(cid).map_err(|_| WalkError::BadLinks {
+                cid: Box::default(),
+                source: CborScanError::BadLink {
+                    offset: 0,
+                    reason: "bytes are not a CID",
+                },
+            })?;
+            visit(&cid, data)
+        })
+    }
+
+    /// [`SnapshotWalk::run`] handing each block's CID as its binary form, which
+    /// is what a CAR section holds: no `Cid` is built per block.
+    pub fn run_raw<E: From<WalkError>>(
+        &mut self,
+        visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<WalkStats, E> {
         if self.head.is_empty() {
             return Err(WalkError::EmptyTipset.into());
         }
-        let mut queue: VecDeque<(Cid, Option<Cid>)> =
-            self.head.cids().iter().map(|c| (*c, None)).collect();
-        while let Some((cid, child)) = queue.pop_front() {
-            if !self.marks.mark(&cid, SEEN) {
-                continue;
-            }
-            let Some(header) = self.header(&cid, child, &mut visit)? else {
-                continue;
-            };
-            let height = header.height;
-            if self.window.messages_in_window(height) && self.marks.mark(&header.messages, WALKED) {
-                self.dag(header.messages, LinkKind::Messages, cid, height, &mut visit)?;
-            }
-            if height > 0 {
-                queue.extend(header.parents.iter().map(|p| (*p, Some(cid))));
-            } else {
-                for parent in &header.parents {
-                    let from = Link {
-                        kind: LinkKind::GenesisParent,
-                        from: cid,
-                        height,
-                    };
-                    let fresh = self.marks.set(parent, SEEN) & SEEN == 0;
-                    self.node(*parent, fresh, from, false, &mut visit)?;
-                }
-            }
-            if self.window.state_in_window(height)
-                && self.marks.mark(&header.parent_state_root, WALKED)
-            {
-                self.dag(
-                    header.parent_state_root,
-                    LinkKind::State,
-                    cid,
-                    height,
-                    &mut visit,
-                )?;
-            }
+        let tally = &mut self.tally;
+        match self.store.graph() {
+            Some(graph) => GraphWalk::new(&self.head, self.window, tally).run(graph, visit)?,
+            None => CidWalk::new(self.store, self.window, tally).run(&self.head, visit)?,
         }
-        Ok(self.stats)
+        Ok(self.tally.stats)
     }
+}
 
-    /// Emits and decodes one header; `None` if it is missing and being collected.
-    fn header<E: From<WalkError>>(
-        &mut self,
-        cid: &Cid,
-        child: Option<Cid>,
-        visit: &mut impl FnMut(&Cid, &[u8]) -> Result<(), E>,
-    ) -> Result<Option<BlockHeader>, E> {
-        let fetched = self.store.with_block(cid, |data| -> Result<_, E> {
-            visit(cid, data)?;
-            let header = BlockHeader::decode(data)
-                .map_err(|source| WalkError::BadHeader { cid: *cid, source })?;
-            Ok((header, data.len()))
-        });
-        match fetched {
-            Some(result) => {
-                let (header, len) = result?;
-                self.count(len);
-                self.stats.headers += 1;
-                Ok(Some(header))
-            }
-            None => {
-                let kind = match child {
-                    None => LinkKind::HeadTipset,
-                    Some(_) => LinkKind::Parent,
-                };
-                self.absent(MissingBlock {
-                    cid: *cid,
-                    kind,
-                    linked_from: child,
-                    height: None,
-                })?;
-                Ok(None)
-            }
-        }
-    }
+/// Counts and missing blocks, shared by both walk implementations.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    collect_missing: bool,
+    missing: Vec<MissingBlock>,
+    pub(super) stats: WalkStats,
+}
 
-    /// Pre-order DFS of the DAG under `root` (already marked walked).
-    fn dag<E: From<WalkError>>(
-        &mut self,
-        root: Cid,
-        kind: LinkKind,
-        header: Cid,
-        height: i64,
-        visit: &mut impl FnMut(&Cid, &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let root_link = Link {
-            kind,
-            from: header,
-            height,
-        };
-        let mut stack: Vec<Frame> = Vec::new();
-        let fresh = self.marks.set(&root, SEEN) & SEEN == 0;
-        if let Some(links) = self.node(root, fresh, root_link, true, visit)? {
-            stack.push(Frame {
-                cid: root,
-                links,
-                next: 0,
-            });
-        }
-        while let Some(top) = stack.last_mut() {
-            let Some(&cid) = top.links.get(top.next) else {
-                if let Some(done) = stack.pop() {
-                    self.spare.push(done.links);
-                }
-                continue;
-            };
-            top.next += 1;
-            let parent = top.cid;
-            // One probe for both of Lotus's sets. Marking `seen` before the
-            // codec filter matches Lotus, whose `seen.Visit` also runs first.
-            let before = self.marks.set(&cid, WALKED | SEEN);
-            if before & WALKED != 0 {
-                continue;
-            }
-            let link = Link {
-                kind,
-                from: parent,
-                height,
-            };
-            if let Some(links) = self.node(cid, before & SEEN == 0, link, true, visit)? {
-                stack.push(Frame {
-                    cid,
-                    links,
-                    next: 0,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Emits `cid` if `fresh` (first time seen) and exportable and, when
-    /// `descend` and it is dag-cbor, returns its links. Fetches at most once.
-    fn node<E: From<WalkError>>(
-        &mut self,
-        cid: Cid,
-        fresh: bool,
-        link: Link,
-        descend: bool,
-        visit: &mut impl FnMut(&Cid, &[u8]) -> Result<(), E>,
-    ) -> Result<Option<Vec<Cid>>, E> {
-        let identity = is_identity(&cid);
-        let emit = fresh && !identity && is_exported_codec(cid.codec());
-        let scan = descend && cid.codec() == DAG_CBOR;
-        if !emit && !scan {
-            return Ok(None);
-        }
-        let spare = &mut self.spare;
-        let mut work = |data: &[u8]| -> Result<Option<Vec<Cid>>, E> {
-            if emit {
-                visit(&cid, data)?;
-            }
-            if !scan {
-                return Ok(None);
-            }
-            let mut links = spare.pop().unwrap_or_default();
-            links.clear();
-            scan_links(data, |c| links.push(c)).map_err(|source| WalkError::BadLinks {
-                cid: Box::new(cid),
-                source,
-            })?;
-            Ok(Some(links))
-        };
-        let fetched = match identity_data(&cid) {
-            Some(inline) => Some(work(inline)),
-            None => self
-                .store
-                .with_block(&cid, |data| (work(data), data.len()))
-                .map(|(result, len)| {
-                    if emit {
-                        self.count(len);
-                    }
-                    result
-                }),
-        };
-        match fetched {
-            Some(result) => result,
-            None => {
-                self.absent(MissingBlock {
-                    cid,
-                    kind: link.kind,
-                    linked_from: Some(link.from),
-                    height: Some(link.height),
-                })?;
-                Ok(None)
-            }
-        }
-    }
-
-    fn count(&mut self, len: usize) {
+impl Tally {
+    pub(super) fn count(&mut self, len: usize) {
         self.stats.blocks += 1;
         self.stats.bytes += len as u64;
     }
 
-    fn absent<E: From<WalkError>>(&mut self, missing: MissingBlock) -> Result<(), E> {
+    pub(super) fn absent<E: From<WalkError>>(&mut self, missing: MissingBlock) -> Result<(), E> {
         if self.collect_missing {
             self.missing.push(missing);
             Ok(())
@@ -379,71 +221,64 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
             Err(WalkError::Missing(Box::new(missing)).into())
         }
     }
+
+    /// A header missing: from the head tipset (`child` none) or as a parent.
+    pub(super) fn absent_header<E: From<WalkError>>(
+        &mut self,
+        cid: Cid,
+        child: Option<Cid>,
+    ) -> Result<(), E> {
+        let kind = match child {
+            None => LinkKind::HeadTipset,
+            Some(_) => LinkKind::Parent,
+        };
+        self.absent(MissingBlock {
+            cid,
+            kind,
+            linked_from: child,
+            height: None,
+        })
+    }
+
+    /// Emits and decodes one header.
+    pub(super) fn header<E: From<WalkError>>(
+        &mut self,
+        cid: &Cid,
+        cid_bytes: &[u8],
+        data: &[u8],
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<BlockHeader, E> {
+        visit(cid_bytes, data)?;
+        let header = BlockHeader::decode(data)
+            .map_err(|source| WalkError::BadHeader { cid: *cid, source })?;
+        self.count(data.len());
+        self.stats.headers += 1;
+        Ok(header)
+    }
 }
 
 /// Lotus's `seen` (emitted) set.
-const SEEN: u8 = 1;
+pub(super) const SEEN: u8 = 1;
 /// Lotus's `walked` (descended into) set.
-const WALKED: u8 = 2;
-
-/// Lotus's two CID sets as one map of flag bits, keyed compactly: nearly every
-/// CID is v1 blake2b-256, kept as codec + digest (48 bytes instead of a 96-byte
-/// `Cid`), so a 10^8-object export keeps its sets in a third of the memory and
-/// touches one table per block. aHash: the keys are hashes already vetted, so
-/// SipHash's DoS resistance buys nothing here.
-#[derive(Debug, Default)]
-struct Marks(HashMap<CidKey, u8, RandomState>);
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum CidKey {
-    Blake2b { codec: u64, digest: [u8; 32] },
-    Other(Box<Cid>),
-}
-
-impl Marks {
-    /// Sets `flag` on `cid`; true if it was not set before.
-    fn mark(&mut self, cid: &Cid, flag: u8) -> bool {
-        self.set(cid, flag) & flag == 0
-    }
-
-    /// Sets `flags` on `cid`, returning the bits it had before.
-    fn set(&mut self, cid: &Cid, flags: u8) -> u8 {
-        let bits = self.0.entry(CidKey::of(cid)).or_insert(0);
-        let before = *bits;
-        *bits |= flags;
-        before
-    }
-}
-
-impl CidKey {
-    fn of(cid: &Cid) -> Self {
-        let mh = cid.hash();
-        match <[u8; 32]>::try_from(mh.digest()) {
-            Ok(digest) if cid.version() == cid::Version::V1 && mh.code() == BLAKE2B_256 => {
-                Self::Blake2b {
-                    codec: cid.codec(),
-                    digest,
-                }
-            }
-            _ => Self::Other(Box::new(*cid)),
-        }
-    }
-}
-
-/// A DAG node on the DFS stack and how far through its links the walk is.
-#[derive(Debug)]
-struct Frame {
-    cid: Cid,
-    links: Vec<Cid>,
-    next: usize,
-}
+pub(super) const WALKED: u8 = 2;
 
 /// Where a DAG node was reached from, for error reports.
 #[derive(Debug, Clone, Copy)]
-struct Link {
-    kind: LinkKind,
-    from: Cid,
-    height: i64,
+pub(super) struct Link {
+    pub(super) kind: LinkKind,
+    pub(super) from: Cid,
+    pub(super) height: i64,
+}
+
+impl Link {
+    pub(super) fn missing(&self, cid: Cid) -> MissingBlock {
+        MissingBlock {
+            cid,
+            kind: self.kind,
+            linked_from: Some(self.from),
+            height: Some(self.height),
+        }
+    }
 }
 
 /// Height of the tipset named by `key` (from its first block).

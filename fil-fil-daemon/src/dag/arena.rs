@@ -2,7 +2,12 @@
 //! block: at 10^8 objects the allocator's per-allocation overhead alone would
 //! exceed the whole index budget.
 //!
-//! A record is `len: u32 LE ‖ bytes`, padded to 8 bytes. Freed records go on an
+//! A record is `len: u32 LE ‖ children: u32 LE ‖ bytes ‖ child ids`, padded to 8
+//! bytes. The child ids (5 bytes each, [`ChildIds`]) are the arena locations of
+//! the block's children, written once when it is linked, so an export walk chases
+//! locations instead of hashing CIDs; `children == NO_LIST` marks a block without
+//! a list. A location never moves while its record is live, so it doubles as the
+//! block's id. Freed records go on an
 //! intrusive free list per exact record size (the list link is written into the
 //! freed record itself, so free space costs nothing to track); allocation reuses
 //! an exact fit before bumping the tail. Chain churn frees and re-creates nodes of
@@ -13,13 +18,16 @@
 use std::collections::HashMap;
 
 use super::key::LOC_BITS;
+use crate::ipld::ChildIds;
 
 /// Largest (and default) segment size: a location holds the in-segment offset in
 /// 8-byte units in its low 23 bits.
 pub const MAX_SEGMENT_BYTES: usize = 64 << 20;
 const POS_BITS: u32 = 23;
 const MAX_SEGMENTS: usize = 1 << (LOC_BITS - POS_BITS);
-const HEADER: usize = 4;
+const HEADER: usize = 8;
+/// Child count meaning "no child list kept".
+const NO_LIST: u32 = u32::MAX;
 /// Free-list terminator (location 0 is valid, so "none" is all ones).
 const NO_NEXT: u64 = u64::MAX;
 
@@ -37,10 +45,16 @@ pub(crate) struct Arena {
     free_segments: Vec<usize>,
     reserved: usize,
     live: usize,
+    child_ids: usize,
 }
 
 fn stride(len: usize) -> usize {
     (HEADER + len).div_ceil(8) * 8
+}
+
+/// Record body bytes: data plus packed child ids.
+fn body_len(data: usize, children: Option<usize>) -> usize {
+    data + children.unwrap_or(0) * ChildIds::WIDTH
 }
 
 fn split(loc: u64) -> (usize, usize) {
@@ -65,6 +79,7 @@ impl Arena {
             free_segments: Vec::new(),
             reserved: 0,
             live: 0,
+            child_ids: 0,
         }
     }
 
@@ -78,6 +93,11 @@ impl Arena {
         self.live
     }
 
+    /// Bytes of child ids in live records (part of [`Arena::live_bytes`]).
+    pub(crate) fn child_id_bytes(&self) -> usize {
+        self.child_ids
+    }
+
     /// True if records totalling `bytes` can certainly be allocated: bump waste at
     /// segment ends is under half a segment per segment used.
     pub(crate) fn has_room_for(&self, bytes: usize) -> bool {
@@ -85,9 +105,19 @@ impl Arena {
         in_use + 2 * bytes.div_ceil(self.segment_bytes) < MAX_SEGMENTS
     }
 
-    pub(crate) fn alloc(&mut self, data: &[u8]) -> Result<u64, ArenaFull> {
+    /// Stores `data` with room for `children` child ids (zeroed until
+    /// [`Arena::children_mut`] fills them; `None` keeps no list).
+    pub(crate) fn alloc(&mut self, data: &[u8], children: Option<usize>) -> Result<u64, ArenaFull> {
         let len = u32::try_from(data.len()).map_err(|_| ArenaFull)?;
-        let size = stride(data.len());
+        let count = match children {
+            None => NO_LIST,
+            Some(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| *n != NO_LIST)
+                .ok_or(ArenaFull)?,
+        };
+        let body = body_len(data.len(), children);
+        let size = stride(body);
         let loc = if size > self.segment_bytes {
             let segment = self.new_segment(size)?;
             join(segment, 0)
@@ -98,32 +128,84 @@ impl Arena {
         };
         let (segment, pos) = split(loc);
         if let Some(Some(seg)) = self.segments.get_mut(segment) {
-            seg[pos..pos + HEADER].copy_from_slice(&len.to_le_bytes());
+            seg[pos..pos + 4].copy_from_slice(&len.to_le_bytes());
+            seg[pos + 4..pos + HEADER].copy_from_slice(&count.to_le_bytes());
             seg[pos + HEADER..pos + HEADER + data.len()].copy_from_slice(data);
+            seg[pos + HEADER + data.len()..pos + HEADER + body].fill(0);
         }
         self.live += size;
+        self.child_ids += body - data.len();
         Ok(loc)
+    }
+
+    /// Segment, record position, data length and child count (`None`: no list)
+    /// of a live record.
+    fn header(&self, loc: u64) -> Option<(&[u8], usize, usize, Option<usize>)> {
+        let (segment, pos) = split(loc);
+        let seg = self.segments.get(segment)?.as_deref()?;
+        let h = seg.get(pos..pos + HEADER)?;
+        let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let count = match u32::from_le_bytes([h[4], h[5], h[6], h[7]]) {
+            NO_LIST => None,
+            n => Some(n as usize),
+        };
+        Some((seg, pos, len, count))
     }
 
     /// The bytes stored at `loc` (empty if `loc` is not a live record, which the
     /// index never hands out).
     pub(crate) fn get(&self, loc: u64) -> &[u8] {
-        let (segment, pos) = split(loc);
-        let Some(Some(seg)) = self.segments.get(segment) else {
+        self.record(loc).0
+    }
+
+    /// The bytes and packed child ids stored at `loc`.
+    pub(crate) fn record(&self, loc: u64) -> (&[u8], Option<&[u8]>) {
+        let Some((seg, pos, len, count)) = self.header(loc) else {
             debug_assert!(false, "dangling arena location");
-            return &[];
+            return (&[], None);
         };
-        let len = seg
-            .get(pos..pos + HEADER)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .unwrap_or(0);
-        seg.get(pos + HEADER..pos + HEADER + len).unwrap_or(&[])
+        let start = pos + HEADER;
+        let data = seg.get(start..start + len).unwrap_or(&[]);
+        let children = count.and_then(|n| seg.get(start + len..start + len + n * ChildIds::WIDTH));
+        (data, children)
+    }
+
+    /// The child-id area of the record at `loc`, for filling in.
+    pub(crate) fn children_mut(&mut self, loc: u64) -> Option<&mut [u8]> {
+        let (_, pos, len, count) = self.header(loc)?;
+        let (segment, _) = split(loc);
+        let start = pos + HEADER + len;
+        let end = start + count? * ChildIds::WIDTH;
+        self.segments
+            .get_mut(segment)?
+            .as_mut()?
+            .get_mut(start..end)
+    }
+
+    /// Reads the first word of the record at `loc` (see [`GraphView::touch`]).
+    ///
+    /// [`GraphView::touch`]: crate::ipld::GraphView::touch
+    pub(crate) fn touch(&self, loc: u64) -> u64 {
+        let (segment, pos) = split(loc);
+        match self.segments.get(segment) {
+            Some(Some(seg)) => u64::from(seg.get(pos).copied().unwrap_or(0)),
+            _ => 0,
+        }
+    }
+
+    /// One past the largest location an allocation can currently return.
+    pub(crate) fn loc_bound(&self) -> u64 {
+        join(self.segments.len(), 0)
     }
 
     pub(crate) fn free(&mut self, loc: u64) {
-        let size = stride(self.get(loc).len());
+        let Some((_, _, len, count)) = self.header(loc) else {
+            return;
+        };
+        let size = stride(body_len(len, count));
         let (segment, pos) = split(loc);
         self.live -= size;
+        self.child_ids -= body_len(len, count) - len;
         if size > self.segment_bytes {
             if let Some(slot) = self.segments.get_mut(segment) {
                 if slot.take().is_some() {
@@ -198,10 +280,10 @@ mod tests {
     #[test]
     fn stores_reuses_and_spills_big_blocks() {
         let mut arena = Arena::new(256);
-        let a = arena.alloc(b"hello").expect("alloc");
+        let a = arena.alloc(b"hello", None).expect("alloc");
         let big = vec![7u8; 1000];
-        let b = arena.alloc(&big).expect("alloc");
-        let empty = arena.alloc(b"").expect("alloc");
+        let b = arena.alloc(&big, None).expect("alloc");
+        let empty = arena.alloc(b"", None).expect("alloc");
         assert_eq!(arena.get(a), b"hello");
         assert_eq!(arena.get(b), &big[..]);
         assert_eq!(arena.get(empty), b"");
@@ -209,7 +291,7 @@ mod tests {
         arena.free(b);
         assert_eq!(arena.reserved_bytes(), reserved - stride(1000));
         arena.free(a);
-        let c = arena.alloc(b"world").expect("alloc");
+        let c = arena.alloc(b"world", None).expect("alloc");
         assert_eq!(c, a, "exact-size free record is reused");
         assert_eq!(arena.get(c), b"world");
         arena.free(c);
@@ -218,10 +300,34 @@ mod tests {
     }
 
     #[test]
+    fn child_ids_live_after_the_data() {
+        let mut arena = Arena::new(4096);
+        let a = arena.alloc(b"abc", Some(2)).expect("alloc");
+        assert_eq!(arena.record(a), (&b"abc"[..], Some(&[0u8; 10][..])));
+        let ids = arena.children_mut(a).expect("list");
+        ChildIds::encode(7, &mut ids[..5]);
+        ChildIds::encode(1 << 37, &mut ids[5..]);
+        let (data, children) = arena.record(a);
+        assert_eq!(data, b"abc");
+        let list = ChildIds::new(children.expect("list"));
+        assert_eq!(list.iter().collect::<Vec<_>>(), vec![7, 1 << 37]);
+        assert_eq!(arena.child_id_bytes(), 10);
+        let empty = arena.alloc(b"", Some(0)).expect("alloc");
+        assert_eq!(arena.record(empty), (&b""[..], Some(&[][..])));
+        assert!(arena.loc_bound() > a.max(empty));
+        arena.free(a);
+        arena.free(empty);
+        assert_eq!(arena.live_bytes(), 0);
+        let again = arena.alloc(&[1; 13], None).expect("alloc");
+        assert_eq!(again, a, "same stride reused");
+        assert_eq!(arena.record(again), (&[1u8; 13][..], None));
+    }
+
+    #[test]
     fn fills_many_segments() {
         let mut arena = Arena::new(64);
         let locs: Vec<_> = (0..100u8)
-            .map(|i| arena.alloc(&[i; 20]).expect("alloc"))
+            .map(|i| arena.alloc(&[i; 20], None).expect("alloc"))
             .collect();
         for (i, loc) in locs.iter().enumerate() {
             assert_eq!(arena.get(*loc), &[i as u8; 20]);

@@ -14,12 +14,13 @@ use std::path::Path;
 use cid::Cid;
 
 use super::arena::ArenaFull;
+use super::edges::push_edges;
 use super::integrity::IntegrityError;
 use super::key::{Key, LinkKind};
 use super::refs::PinGuard;
 use super::state::State;
 use super::store::{DagConfig, DagStore};
-use crate::ipld::{is_identity, verify_block, VerifyError};
+use crate::ipld::{is_exported_codec, is_identity, scan_links, verify_block, VerifyError};
 
 const MAGIC: &[u8; 8] = b"FILFILDG";
 const VERSION: u32 = 1;
@@ -198,7 +199,10 @@ impl DagStore {
             return Err(CheckpointError::Version(version));
         }
         let mut state = State::new(config.segment_bytes);
+        let spine = config.spine.clone();
+        let spine = spine.as_deref();
         let mut buf = Vec::new();
+        let mut edges = Vec::new();
         let entries = read_u64(&mut r)?;
         for _ in 0..entries {
             let [kind] = read_array::<1>(&mut r)?;
@@ -212,8 +216,13 @@ impl DagStore {
                 return Err(CheckpointError::Corrupt(format!("bad entry for {cid}")));
             }
             verify_block(&cid, &buf).map_err(|source| CheckpointError::Verify { cid, source })?;
-            state.insert(&key, kind, rc, &buf)?;
+            edges.clear();
+            let listed = push_edges(&cid, kind, &buf, spine, &mut edges)
+                .map_err(|source| IntegrityError::Edges { cid, source })?;
+            let loc = state.alloc_record(&buf, listed.then_some(edges.len()))?;
+            state.index(&key, kind, rc, loc);
         }
+        fill_child_ids(&mut state)?;
         let mut pins = Vec::new();
         for _ in 0..read_u64(&mut r)? {
             let n = read_u64(&mut r)?;
@@ -247,4 +256,33 @@ impl DagStore {
         let file = std::fs::File::open(path)?;
         DagStore::read_checkpoint(io::BufReader::new(file), config)
     }
+}
+
+/// Writes every restored block's child ids: its children's new locations (only
+/// known once every block is in). A child that is not held gets id 0 here and is
+/// reported as dangling by the integrity check that follows.
+fn fill_child_ids(state: &mut State) -> Result<(), IntegrityError> {
+    let lists: Vec<u64> = state
+        .iter()
+        .map(|(_, entry)| entry.loc)
+        .filter(|loc| state.node(*loc).children.is_some())
+        .collect();
+    let mut ids = Vec::new();
+    for loc in lists {
+        ids.clear();
+        // Listed blocks are dag-cbor DAG nodes without inline dag-cbor links, so
+        // their edges are their stored-codec, non-identity links.
+        let data = state.node(loc).data;
+        scan_links(data, |c| {
+            if !is_identity(&c) && is_exported_codec(c.codec()) {
+                ids.push(state.get(&Key::of(&c)).map_or(0, |e| e.loc));
+            }
+        })
+        .map_err(|source| IntegrityError::Edges {
+            cid: Cid::default(),
+            source: source.into(),
+        })?;
+        state.set_children(loc, ids.iter().copied());
+    }
+    Ok(())
 }

@@ -55,15 +55,26 @@ pub enum EdgeError {
 /// Appends the stored (non-identity) children of `cid` with the kind they are
 /// linked as. Identity children are never stored: a dag-cbor one is looked through
 /// and its own links become edges of `cid`.
+///
+/// Returns whether the block gets a child-id list (see [`ChildIds`]): a dag-cbor
+/// [`LinkKind::Dag`] block whose edges are exactly its links of exported codecs
+/// and non-identity hashes, in order, i.e. one that looks through no identity
+/// dag-cbor block.
+///
+/// [`ChildIds`]: crate::ipld::ChildIds
 pub(crate) fn push_edges(
     cid: &Cid,
     kind: LinkKind,
     data: &[u8],
     spine: Option<&dyn EdgeSelector>,
     out: &mut Vec<(Cid, LinkKind)>,
-) -> Result<(), EdgeError> {
+) -> Result<bool, EdgeError> {
     match kind {
-        LinkKind::Dag => push_dag_edges(cid, data, out, 0),
+        LinkKind::Dag => {
+            let mut flat = cid.codec() == DAG_CBOR;
+            push_dag_edges(cid, data, out, 0, &mut flat)?;
+            Ok(flat)
+        }
         LinkKind::Spine => {
             let selector = spine.ok_or(EdgeError::NoSelector)?;
             let mut children = Vec::new();
@@ -76,7 +87,7 @@ pub(crate) fn push_edges(
                     .filter(|c| !is_identity(c))
                     .map(|c| (c, LinkKind::Spine)),
             );
-            Ok(())
+            Ok(false)
         }
     }
 }
@@ -88,7 +99,7 @@ pub(crate) fn push_root(
     out: &mut Vec<(Cid, LinkKind)>,
 ) -> Result<(), EdgeError> {
     match identity_data(cid) {
-        Some(inline) => push_dag_edges(cid, inline, out, 1),
+        Some(inline) => push_dag_edges(cid, inline, out, 1, &mut false),
         None => {
             out.push((*cid, kind));
             Ok(())
@@ -101,6 +112,7 @@ fn push_dag_edges(
     data: &[u8],
     out: &mut Vec<(Cid, LinkKind)>,
     depth: usize,
+    flat: &mut bool,
 ) -> Result<(), EdgeError> {
     if cid.codec() != DAG_CBOR {
         return Ok(());
@@ -112,7 +124,10 @@ fn push_dag_edges(
             if depth >= MAX_IDENTITY_DEPTH {
                 return Err(EdgeError::IdentityTooDeep);
             }
-            push_dag_edges(&link, inline, out, depth + 1)?;
+            if link.codec() == DAG_CBOR {
+                *flat = false;
+            }
+            push_dag_edges(&link, inline, out, depth + 1, flat)?;
         } else if is_exported_codec(link.codec()) {
             out.push((link, LinkKind::Dag));
         }

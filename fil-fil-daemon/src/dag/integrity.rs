@@ -1,5 +1,6 @@
 //! Whole-store consistency check: every edge of a held block points at a held
-//! block, and every count covers its incoming edges plus pins. Run after loading a
+//! block, its stored child ids are exactly its children's locations, and every
+//! count covers its incoming edges plus pins. Run after loading a
 //! checkpoint and by tests; O(objects + edges).
 
 use ahash::AHashMap as HashMap;
@@ -29,6 +30,12 @@ pub enum IntegrityError {
         count: u64,
         /// Incoming edges plus pins.
         needed: u64,
+    },
+    /// A held block's stored child ids are not its children's ids.
+    #[error("block {cid} has stale or misplaced child ids")]
+    ChildIds {
+        /// The block.
+        cid: Cid,
     },
     /// A held block's edges do not compute.
     #[error("edges of held block {cid}: {source}")]
@@ -72,15 +79,22 @@ impl DagStore {
         for (key, entry) in state.iter() {
             let cid = key.to_cid();
             children.clear();
-            push_edges(&cid, entry.kind, state.data(&entry), spine, &mut children)
+            let listed = push_edges(&cid, entry.kind, state.data(&entry), spine, &mut children)
                 .map_err(|source| IntegrityError::Edges { cid, source })?;
-            for (child, _) in &children {
+            let ids = state.node(entry.loc).children;
+            if listed != ids.is_some() || ids.is_some_and(|ids| ids.len() != children.len()) {
+                return Err(IntegrityError::ChildIds { cid });
+            }
+            for (i, (child, _)) in children.iter().enumerate() {
                 let child_key = Key::of(child);
-                if state.get(&child_key).is_none() {
+                let Some(child_entry) = state.get(&child_key) else {
                     return Err(IntegrityError::Dangling {
                         parent: cid,
                         child: *child,
                     });
+                };
+                if ids.is_some_and(|ids| ids.get(i) != Some(child_entry.loc)) {
+                    return Err(IntegrityError::ChildIds { cid });
                 }
                 if count {
                     *incoming.entry(child_key).or_default() += 1;

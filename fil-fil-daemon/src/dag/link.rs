@@ -10,6 +10,11 @@
 //! a block this walk counted as present; pins may add counts meanwhile, which
 //! commutes with everything here, and pin releases wait for the writer.
 //!
+//! Child ids: a dag-cbor block's record carries its children's arena locations
+//! (the id graph the export walks). Each edge's location is learned where its
+//! count is taken (held child: the probe that bumps it; new child: its stage
+//! index, turned into a location at commit), so no extra index probe is spent.
+//!
 //! Cost of atomicity: every missing block is held in memory until the commit, so
 //! one link of a huge DAG needs its new payload twice for a moment. Bootstrapping a
 //! mainnet-sized state in one call should therefore be split (link subtrees as
@@ -29,7 +34,7 @@ use super::error::LinkError;
 use super::key::{Key, LinkKind};
 use super::source::BlockSource;
 use super::store::{DagStore, YIELD_EVERY};
-use crate::ipld::verify_block;
+use crate::ipld::{verify_block, ChildIds};
 
 /// What a link added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,18 +47,29 @@ pub struct LinkStats {
     pub reused: u64,
 }
 
+/// A block this link adds: requested (empty `data`) until its batch arrives.
 struct Staged {
     cid: Cid,
     kind: LinkKind,
+    /// References from the walk (edges and roots).
     rc: u64,
     data: Vec<u8>,
+    /// Child references in link order, for blocks that keep a child-id list.
+    children: Option<Vec<ChildRef>>,
 }
+
+/// A child as known before commit: a held block's location, or (with
+/// [`STAGED`] set) the stage index of a block added by this link.
+type ChildRef = u64;
+const STAGED: u64 = 1 << 63;
+
+/// A CID to count, with the stage index of the new block whose edge it is.
+type Pending = (Cid, LinkKind, Option<usize>);
 
 #[derive(Default)]
 struct Stage {
-    new: HashMap<Key, Staged>,
-    /// Requested this level, not fetched yet: kind and extra references.
-    wanted: HashMap<Key, (LinkKind, u64)>,
+    blocks: Vec<Staged>,
+    index: HashMap<Key, usize>,
     /// References already added to held blocks, one entry per reference, to be
     /// taken back if the link fails.
     increments: Vec<Key>,
@@ -125,11 +141,12 @@ impl DagStore {
         roots: &[(Cid, LinkKind)],
         source: &dyn BlockSource,
     ) -> Result<LinkStats, LinkError> {
-        let mut level = Vec::new();
+        let mut expanded = Vec::new();
         for (cid, kind) in roots {
-            push_root(cid, *kind, &mut level)
+            push_root(cid, *kind, &mut expanded)
                 .map_err(|source| LinkError::Edges { cid: *cid, source })?;
         }
+        let level = expanded.into_iter().map(|(c, k)| (c, k, None)).collect();
         let mut stage = Stage::default();
         let walked = self.walk(&mut stage, level, source).await;
         match walked.and_then(|()| self.commit(&mut stage)) {
@@ -144,7 +161,7 @@ impl DagStore {
     async fn walk(
         &self,
         stage: &mut Stage,
-        mut level: Vec<(Cid, LinkKind)>,
+        mut level: Vec<Pending>,
         source: &dyn BlockSource,
     ) -> Result<(), LinkError> {
         while !level.is_empty() {
@@ -166,12 +183,9 @@ impl DagStore {
         }
     }
 
-    /// Counts references to held/staged blocks; returns the CIDs to fetch.
-    fn classify(
-        &self,
-        stage: &mut Stage,
-        level: Vec<(Cid, LinkKind)>,
-    ) -> Result<Vec<Cid>, LinkError> {
+    /// Counts references to held/staged blocks, noting each edge's child in its
+    /// parent's list; returns the CIDs to fetch.
+    fn classify(&self, stage: &mut Stage, level: Vec<Pending>) -> Result<Vec<Cid>, LinkError> {
         let mut wanted = Vec::new();
         // Edges to held blocks are counted in place right away (one index probe
         // instead of a probe now and another at commit) and logged for undo. Held
@@ -183,25 +197,37 @@ impl DagStore {
                 RwLockWriteGuard::bump(&mut state);
             }
             keys.clear();
-            keys.extend(batch.iter().map(|(cid, _)| Key::of(cid)));
+            keys.extend(batch.iter().map(|(cid, _, _)| Key::of(cid)));
             state.touch(keys.iter());
-            for ((cid, kind), key) in batch.iter().zip(keys.drain(..)) {
+            for ((cid, kind, parent), key) in batch.iter().zip(keys.drain(..)) {
                 let kind = *kind;
-                if let Some(entry) = state.bump(&key, 1) {
+                let child = if let Some(entry) = state.bump(&key, 1) {
                     if entry.kind != kind {
                         state.bump(&key, -1);
                     }
                     check_kind(cid, entry.kind, kind)?;
                     stage.increments.push(key);
-                } else if let Some(staged) = stage.new.get_mut(&key) {
+                    entry.loc
+                } else if let Some(&i) = stage.index.get(&key) {
+                    let staged = &mut stage.blocks[i];
                     check_kind(cid, staged.kind, kind)?;
                     staged.rc += 1;
-                } else if let Some((held, extra)) = stage.wanted.get_mut(&key) {
-                    check_kind(cid, *held, kind)?;
-                    *extra += 1;
+                    STAGED | i as u64
                 } else {
-                    stage.wanted.insert(key, (kind, 0));
+                    let i = stage.blocks.len();
+                    stage.blocks.push(Staged {
+                        cid: *cid,
+                        kind,
+                        rc: 1,
+                        data: Vec::new(),
+                        children: None,
+                    });
+                    stage.index.insert(key, i);
                     wanted.push(*cid);
+                    STAGED | i as u64
+                };
+                if let Some(list) = parent.and_then(|p| stage.blocks[p].children.as_mut()) {
+                    list.push(child);
                 }
             }
         }
@@ -214,10 +240,11 @@ impl DagStore {
         stage: &mut Stage,
         wanted: &[Cid],
         source: &dyn BlockSource,
-    ) -> Result<Vec<(Cid, LinkKind)>, LinkError> {
+    ) -> Result<Vec<Pending>, LinkError> {
         let config = &self.shared.config;
         let spine = config.spine.as_deref();
         let mut next = Vec::new();
+        let mut edges = Vec::new();
         // A hand-rolled window instead of `stream::buffered` over a closure: the
         // closure form makes the link future fail `Send` (higher-ranked lifetimes),
         // and the daemon must be able to spawn it.
@@ -236,53 +263,77 @@ impl DagStore {
                 let data = data.ok_or(LinkError::Missing { cid: *cid })?;
                 verify_block(cid, &data)
                     .map_err(|source| LinkError::Verify { cid: *cid, source })?;
-                let key = Key::of(cid);
-                let (kind, extra) = stage.wanted.remove(&key).unwrap_or((LinkKind::Dag, 0));
-                push_edges(cid, kind, &data, spine, &mut next)
+                let Some(&i) = stage.index.get(&Key::of(cid)) else {
+                    // Only requested CIDs are fetched; a source answering for
+                    // another CID was caught by the hash check above.
+                    return Err(LinkError::Missing { cid: *cid });
+                };
+                let staged = &mut stage.blocks[i];
+                edges.clear();
+                let listed = push_edges(cid, staged.kind, &data, spine, &mut edges)
                     .map_err(|source| LinkError::Edges { cid: *cid, source })?;
-                stage.new.insert(
-                    key,
-                    Staged {
-                        cid: *cid,
-                        kind,
-                        rc: 1 + extra,
-                        data,
-                    },
-                );
+                staged.children = listed.then(|| Vec::with_capacity(edges.len()));
+                staged.data = data;
+                next.extend(edges.drain(..).map(|(c, k)| (c, k, Some(i))));
             }
         }
         Ok(next)
     }
 
+    /// Puts every staged block in the arena, then fills in child ids (which may
+    /// name blocks allocated later in the first pass) and indexes each block.
     fn commit(&self, stage: &mut Stage) -> Result<LinkStats, LinkError> {
-        let fetched_bytes: usize = stage.new.values().map(|s| s.data.len()).sum();
+        let fetched_bytes: usize = stage.blocks.iter().map(|s| s.data.len()).sum();
+        let record_bytes: usize = stage
+            .blocks
+            .iter()
+            .map(|s| 16 + s.data.len() + s.children.as_ref().map_or(0, Vec::len) * ChildIds::WIDTH)
+            .sum();
         let mut state = self.shared.state.write();
-        if !state
-            .arena
-            .has_room_for(fetched_bytes + 8 * stage.new.len())
-        {
+        if !state.arena.has_room_for(record_bytes) {
             return Err(LinkError::Full {
                 bytes: fetched_bytes,
                 source: super::arena::ArenaFull,
             });
         }
-        let mut steps = 0usize;
-        let fetched = stage.new.len() as u64;
-        for (key, staged) in stage.new.drain() {
-            steps += 1;
-            if steps % YIELD_EVERY == 0 {
+        let mut locs = Vec::with_capacity(stage.blocks.len());
+        for staged in &stage.blocks {
+            let children = staged.children.as_ref().map(Vec::len);
+            match state.alloc_record(&staged.data, children) {
+                Ok(loc) => locs.push(loc),
+                Err(source) => {
+                    // has_room_for guarantees space; undo rather than leave a
+                    // half-committed store if it was wrong.
+                    tracing::error!(cid = %staged.cid, %source, "arena full during commit");
+                    for loc in locs {
+                        state.arena.free(loc);
+                    }
+                    return Err(LinkError::Full {
+                        bytes: fetched_bytes,
+                        source,
+                    });
+                }
+            }
+            if locs.len() % YIELD_EVERY == 0 {
+                // New records are not indexed yet, so readers cannot reach them.
                 RwLockWriteGuard::bump(&mut state);
             }
-            if let Err(source) = state.insert(&key, staged.kind, staged.rc, &staged.data) {
-                // has_room_for guarantees space; reaching here means the store is
-                // now inconsistent, so say so loudly.
-                tracing::error!(cid = %staged.cid, %source, "arena full during commit");
-                return Err(LinkError::Full {
-                    bytes: fetched_bytes,
-                    source,
-                });
-            }
         }
+        let fetched = stage.blocks.len() as u64;
+        for (n, (staged, &loc)) in stage.blocks.drain(..).zip(&locs).enumerate() {
+            if (n + 1) % YIELD_EVERY == 0 {
+                RwLockWriteGuard::bump(&mut state);
+            }
+            if let Some(children) = &staged.children {
+                let ids = children.iter().map(|&c| match c & STAGED {
+                    0 => c,
+                    _ => locs.get((c & !STAGED) as usize).copied().unwrap_or(0),
+                });
+                state.set_children(loc, ids);
+            }
+            state.index(&Key::of(&staged.cid), staged.kind, staged.rc, loc);
+        }
+        stage.index.clear();
         self.shared
             .counters
             .blocks_added

@@ -7,13 +7,15 @@ use cid::Cid;
 use super::arena::{Arena, ArenaFull};
 use super::key::{Key, LinkKind, Word, RC_SPILLED};
 use super::table::DigestTable;
+use crate::ipld::{ChildIds, GraphNode};
 
 /// One block as the index sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) rc: u64,
     pub(crate) kind: LinkKind,
-    loc: u64,
+    /// Arena location: also the block's id in the id graph.
+    pub(crate) loc: u64,
 }
 
 pub(crate) struct State {
@@ -93,19 +95,53 @@ impl State {
         }
     }
 
-    /// Stores a new block with count `rc` (≥ 1).
+    /// Stores a new block with count `rc` (≥ 1) and no child list.
+    #[cfg(test)]
     pub(crate) fn insert(
         &mut self,
         key: &Key,
         kind: LinkKind,
         rc: u64,
         data: &[u8],
-    ) -> Result<(), ArenaFull> {
-        let loc = self.arena.alloc(data)?;
+    ) -> Result<u64, ArenaFull> {
+        let loc = self.alloc_record(data, None)?;
+        self.index(key, kind, rc, loc);
+        Ok(loc)
+    }
+
+    /// Puts a block's bytes in the arena with room for `children` child ids, not
+    /// yet findable by key (see [`State::index`]).
+    pub(crate) fn alloc_record(
+        &mut self,
+        data: &[u8],
+        children: Option<usize>,
+    ) -> Result<u64, ArenaFull> {
+        self.arena.alloc(data, children)
+    }
+
+    /// Makes the record at `loc` the block `key`, with count `rc` (≥ 1).
+    pub(crate) fn index(&mut self, key: &Key, kind: LinkKind, rc: u64, loc: u64) {
         let word = self.packed(key, kind, rc, loc);
         self.put_word(key, word);
-        self.payload += data.len() as u64;
-        Ok(())
+        self.payload += self.arena.get(loc).len() as u64;
+    }
+
+    /// Writes the child ids of the record at `loc` (as many as it has room for).
+    pub(crate) fn set_children(&mut self, loc: u64, ids: impl IntoIterator<Item = u64>) {
+        if let Some(area) = self.arena.children_mut(loc) {
+            for (out, id) in area.chunks_exact_mut(ChildIds::WIDTH).zip(ids) {
+                ChildIds::encode(id, out);
+            }
+        }
+    }
+
+    /// The data and child ids of a block by location.
+    pub(crate) fn node(&self, loc: u64) -> GraphNode<'_> {
+        let (data, children) = self.arena.record(loc);
+        GraphNode {
+            data,
+            children: children.map(ChildIds::new),
+        }
     }
 
     /// Pulls the index slots of `keys` into cache together (see

@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cid::Cid;
-use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::arena::MAX_SEGMENT_BYTES;
 use super::edges::{push_edges, EdgeSelector};
 use super::key::{Key, LinkKind};
 use super::state::State;
-use crate::ipld::{is_identity, BlockGet};
+use crate::ipld::{is_identity, BlockGet, BlockGraph, GraphNode, GraphView};
 
 /// Count updates done under one exclusive lock hold before letting readers in.
 pub(crate) const YIELD_EVERY: usize = 4096;
@@ -104,8 +104,12 @@ pub struct MemoryStats {
     pub index_bytes: u64,
     /// Arena segments allocated.
     pub arena_reserved_bytes: u64,
-    /// Arena bytes in live records (payload + 4-byte length + padding to 8).
+    /// Arena bytes in live records (payload + 8-byte header + child ids +
+    /// padding to 8).
     pub arena_live_bytes: u64,
+    /// Part of the live arena bytes holding child ids (the export walk's id
+    /// graph: 5 bytes per edge of a dag-cbor block).
+    pub child_id_bytes: u64,
 }
 
 impl MemoryStats {
@@ -241,6 +245,7 @@ impl DagStore {
             index_bytes: state.index_bytes() as u64,
             arena_reserved_bytes: state.arena.reserved_bytes() as u64,
             arena_live_bytes: state.arena.live_bytes() as u64,
+            child_id_bytes: state.arena.child_id_bytes() as u64,
         }
     }
 
@@ -308,5 +313,41 @@ impl BlockGet for DagStore {
         let state = self.shared.state.read();
         let entry = state.get(&Key::of(cid))?;
         Some(f(state.data(&entry)))
+    }
+
+    fn graph(&self) -> Option<&dyn BlockGraph> {
+        Some(self)
+    }
+}
+
+/// Ids are arena locations: stable while a block is held, and dense enough
+/// (one per 8 arena bytes) for bitsets of a few percent of the payload.
+impl BlockGraph for DagStore {
+    fn read_views(&self, f: &mut dyn FnMut(&dyn GraphView) -> bool) {
+        let mut state = self.shared.state.read();
+        while f(&*state) {
+            RwLockReadGuard::bump(&mut state);
+        }
+    }
+}
+
+impl GraphView for State {
+    fn resolve(&self, cid: &Cid) -> Option<u64> {
+        if is_identity(cid) {
+            return None;
+        }
+        self.get(&Key::of(cid)).map(|e| e.loc)
+    }
+
+    fn node(&self, id: u64) -> GraphNode<'_> {
+        State::node(self, id)
+    }
+
+    fn id_bound(&self) -> u64 {
+        self.arena.loc_bound()
+    }
+
+    fn touch(&self, id: u64) -> u64 {
+        self.arena.touch(id)
     }
 }

@@ -93,48 +93,116 @@ impl<'a> Reader<'a> {
 /// Calls `on_link` for every CID linked from the first CBOR item of `data`, in
 /// document order (the order Lotus's pre-order export walk visits them).
 pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborScanError> {
-    let mut r = Reader { data, pos: 0 };
-    let mut remaining: u64 = 1;
-    while remaining > 0 {
-        remaining -= 1;
-        let (major, arg) = r.header()?;
-        match major {
-            0 | 1 | 7 => {}
-            2 | 3 => {
-                r.take(arg)?;
-            }
-            6 if arg == 42 => {
-                let at = r.pos;
-                let (inner, len) = r.header()?;
-                if inner != 2 {
-                    return Err(bad_link(at, "tag 42 content is not a byte string"));
-                }
-                if len > MAX_CID_LEN {
-                    return Err(bad_link(at, "CID longer than 100 bytes"));
-                }
-                let bytes = r.take(len)?;
-                let cid = match bytes.split_first() {
-                    Some((0, cid_bytes)) => {
-                        let cid = Cid::try_from(cid_bytes)
-                            .map_err(|_| bad_link(at, "bytes are not a CID"))?;
-                        // go-cid's Cast (used by cbor-gen) rejects trailing bytes.
-                        if cid.encoded_len() != cid_bytes.len() {
-                            return Err(bad_link(at, "trailing bytes after CID"));
-                        }
-                        cid
-                    }
-                    _ => return Err(bad_link(at, "missing 0x00 multibase prefix")),
-                };
-                on_link(cid);
-            }
-            6 => remaining += 1,
-            4 => remaining = remaining.saturating_add(arg),
-            5 => remaining = remaining.saturating_add(arg.saturating_mul(2)),
-            _ => unreachable!("major type is 3 bits"),
+    let mut cursor = LinkCursor::new();
+    while let Some(link) = cursor.next_link(data)? {
+        let cid = Cid::try_from(link.cid).map_err(|_| bad_link(link.at, "bytes are not a CID"))?;
+        // go-cid's Cast (used by cbor-gen) rejects trailing bytes.
+        if cid.encoded_len() != link.cid.len() {
+            return Err(bad_link(link.at, "trailing bytes after CID"));
         }
+        on_link(cid);
     }
     Ok(())
 }
+
+/// One tag-42 link as raw bytes, before any `Cid` is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLink<'a> {
+    /// Offset of the tag's content (where [`CborScanError::BadLink`] points).
+    pub at: usize,
+    /// Offset of the CID bytes (after the `0x00` multibase prefix).
+    pub offset: usize,
+    /// The binary CID.
+    pub cid: &'a [u8],
+}
+
+/// A resumable [`scan_links`]: yields each link's raw CID bytes and position, so a
+/// walk can stop between links, keep only this 16-byte state, and go on later
+/// from the same bytes. It checks the CBOR structure exactly as [`scan_links`]
+/// does but not the CID bytes themselves, which is for blocks already scanned once
+/// (the store scans every block when linking it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkCursor {
+    pos: usize,
+    remaining: u64,
+}
+
+impl Default for LinkCursor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinkCursor {
+    /// A cursor at the start of a block.
+    pub fn new() -> Self {
+        Self {
+            pos: 0,
+            remaining: 1,
+        }
+    }
+
+    /// The next link in `data` (the same bytes on every call), or `None` at the
+    /// end of the first item.
+    pub fn next_link<'a>(&mut self, data: &'a [u8]) -> Result<Option<RawLink<'a>>, CborScanError> {
+        let mut r = Reader {
+            data,
+            pos: self.pos,
+        };
+        let found = loop {
+            if self.remaining == 0 {
+                break None;
+            }
+            self.remaining -= 1;
+            let (major, arg) = r.header()?;
+            match major {
+                0 | 1 | 7 => {}
+                2 | 3 => {
+                    r.take(arg)?;
+                }
+                6 if arg == 42 => {
+                    let at = r.pos;
+                    let (inner, len) = r.header()?;
+                    if inner != 2 {
+                        return Err(bad_link(at, "tag 42 content is not a byte string"));
+                    }
+                    if len > MAX_CID_LEN {
+                        return Err(bad_link(at, "CID longer than 100 bytes"));
+                    }
+                    let offset = r.pos + 1;
+                    match r.take(len)?.split_first() {
+                        Some((0, cid)) => break Some(RawLink { at, offset, cid }),
+                        _ => return Err(bad_link(at, "missing 0x00 multibase prefix")),
+                    }
+                }
+                6 => self.remaining += 1,
+                4 => self.remaining = self.remaining.saturating_add(arg),
+                5 => self.remaining = self.remaining.saturating_add(arg.saturating_mul(2)),
+                _ => unreachable!("major type is 3 bits"),
+            }
+        };
+        self.pos = r.pos;
+        Ok(found)
+    }
+}
+
+/// Codec and multihash code of a binary CID, read from its prefix alone (CIDv0 is
+/// dag-pb over sha2-256); `None` if the prefix does not parse.
+pub fn cid_codec_and_hash(cid: &[u8]) -> Option<(u64, u64)> {
+    if cid.len() == 34 && cid[0] == 0x12 && cid[1] == 0x20 {
+        return Some((DAG_PB, super::SHA2_256));
+    }
+    let (version, rest) = unsigned_varint::decode::u64(cid).ok()?;
+    if version != 1 {
+        return None;
+    }
+    let (codec, rest) = unsigned_varint::decode::u64(rest).ok()?;
+    let (hash, _) = unsigned_varint::decode::u64(rest).ok()?;
+    Some((codec, hash))
+}
+
+/// Multicodec `dag-pb` (only CIDv0 implies it here).
+const DAG_PB: u64 = 0x70;
 
 fn bad_link(offset: usize, reason: &'static str) -> CborScanError {
     CborScanError::BadLink { offset, reason }
@@ -143,7 +211,7 @@ fn bad_link(offset: usize, reason: &'static str) -> CborScanError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipld::block_cid;
+    use crate::ipld::{block_cid, BLAKE2B_256, DAG_CBOR, RAW, SHA2_256};
 
     fn link_bytes(cid: &Cid) -> Vec<u8> {
         let raw = cid.to_bytes();
@@ -200,6 +268,36 @@ mod tests {
             scan_links(&doc, |_| {}),
             Err(CborScanError::BadLink { .. })
         ));
+    }
+
+    #[test]
+    fn cursor_yields_the_scanned_links_and_resumes() {
+        let a = block_cid(b"a");
+        let b = crate::ipld::Cid::new_v1(crate::ipld::RAW, *block_cid(b"b").hash());
+        let mut doc = vec![0x83];
+        doc.extend(link_bytes(&a));
+        doc.extend([0x81, 0xc2, 0x41, 0x05]);
+        let b_at = doc.len();
+        doc.extend(link_bytes(&b));
+        let mut cursor = LinkCursor::new();
+        let first = cursor.next_link(&doc).expect("scan").expect("a link");
+        assert_eq!(first.cid, &a.to_bytes()[..]);
+        assert_eq!(
+            &doc[first.offset..first.offset + first.cid.len()],
+            first.cid
+        );
+        let saved = cursor;
+        let second = cursor.next_link(&doc).expect("scan").expect("a link");
+        assert_eq!((second.at, second.cid), (b_at + 2, &b.to_bytes()[..]));
+        assert_eq!(cursor.next_link(&doc), Ok(None));
+        assert_eq!(cursor.next_link(&doc), Ok(None));
+        let mut again = saved;
+        assert_eq!(again.next_link(&doc), Ok(Some(second)));
+        assert_eq!(cid_codec_and_hash(first.cid), Some((DAG_CBOR, BLAKE2B_256)));
+        assert_eq!(cid_codec_and_hash(second.cid), Some((RAW, BLAKE2B_256)));
+        let v0 = [&[0x12, 0x20][..], &[7; 32]].concat();
+        assert_eq!(cid_codec_and_hash(&v0), Some((DAG_PB, SHA2_256)));
+        assert_eq!(cid_codec_and_hash(&[0x80]), None);
     }
 
     #[test]

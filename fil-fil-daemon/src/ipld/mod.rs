@@ -3,11 +3,13 @@
 
 mod cbor_scan;
 mod cbor_write;
+mod graph;
 mod verify;
 
-pub use cbor_scan::{scan_links, CborScanError};
+pub use cbor_scan::{cid_codec_and_hash, scan_links, CborScanError, LinkCursor, RawLink};
 pub use cbor_write::write_cbor_header;
 pub use cid::Cid;
+pub use graph::{BlockGraph, ChildIds, GraphNode, GraphView};
 pub use verify::{blake2b_256, block_cid, verify_block, VerifyError};
 
 /// Multicodec `raw`.
@@ -31,6 +33,12 @@ pub trait BlockGet {
     /// block is not held. Identity CIDs are the caller's business (see
     /// [`identity_data`]).
     fn with_block<R>(&self, cid: &Cid, f: impl FnOnce(&[u8]) -> R) -> Option<R>;
+
+    /// The store's id graph, if it keeps one (the DAG store does): walks over it
+    /// chase stored child ids instead of hashing CIDs.
+    fn graph(&self) -> Option<&dyn BlockGraph> {
+        None
+    }
 }
 
 impl<S: std::hash::BuildHasher> BlockGet for std::collections::HashMap<Cid, Vec<u8>, S> {
@@ -43,11 +51,19 @@ impl<T: BlockGet + ?Sized> BlockGet for &T {
     fn with_block<R>(&self, cid: &Cid, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         (**self).with_block(cid, f)
     }
+
+    fn graph(&self) -> Option<&dyn BlockGraph> {
+        (**self).graph()
+    }
 }
 
 impl<T: BlockGet + ?Sized> BlockGet for std::sync::Arc<T> {
     fn with_block<R>(&self, cid: &Cid, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         (**self).with_block(cid, f)
+    }
+
+    fn graph(&self) -> Option<&dyn BlockGraph> {
+        (**self).graph()
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use cid::Cid;
 
 use super::metadata::{f3_blob_cid, SnapshotMetadata};
+use super::pipe::{with_pipe, Pipe};
 use crate::car::CarWriter;
 use crate::chain::{tipset_height, SnapshotWalk, SnapshotWindow, TipsetKey, WalkError};
 use crate::ipld::BlockGet;
@@ -21,8 +22,8 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 /// zstd worker threads: one already takes compression off the walk's thread.
 const ZSTD_WORKERS: u32 = 1;
 
-/// Output buffer: big enough that the kernel sees few, large writes.
-const WRITE_BUFFER: usize = 4 << 20;
+/// Buffer in front of the zstd encoder.
+const ZSTD_BUFFER: usize = 1 << 20;
 
 /// How often (in CAR bytes) the progress callback fires.
 const PROGRESS_STEP: u64 = 8 << 20;
@@ -131,7 +132,8 @@ pub enum ExportError {
 
 /// Exports the snapshot headed by `head` (a tipset key in tipset order) into
 /// `out`. `progress` receives the running count of CAR bytes, every few MiB and
-/// once at the end. Returns the writer, flushed, with the summary.
+/// once at the end. Returns the writer, flushed, with the summary. The bytes are
+/// written to `out` from a second thread while the walk goes on (see `pipe`).
 pub fn export<S, W>(
     store: &S,
     head: &TipsetKey,
@@ -141,7 +143,7 @@ pub fn export<S, W>(
 ) -> Result<(W, ExportSummary), ExportError>
 where
     S: BlockGet + ?Sized,
-    W: Write,
+    W: Write + Send,
 {
     let head_height = tipset_height(store, head)?;
     let window = SnapshotWindow {
@@ -149,51 +151,52 @@ where
         depth: options.depth,
         skip_old_msgs: options.skip_old_msgs,
     };
-    let sink = BufWriter::with_capacity(WRITE_BUFFER, Sink::new(out, options.compression)?);
-    let (roots, mut car) = match options.format {
-        SnapshotFormat::V1 => {
-            let roots = head.cids().to_vec();
-            let car = CarWriter::new(sink, &roots)?;
-            (roots, car)
-        }
-        SnapshotFormat::V2 => {
-            let f3 = options.f3.as_ref();
-            let meta = SnapshotMetadata::v2(head.cids().to_vec(), f3.map(|b| b.cid));
-            let meta_bytes = meta.encode();
-            let roots = vec![meta.cid()];
-            let mut car = CarWriter::new(sink, &roots)?;
-            car.write_block(&roots[0], &meta_bytes)?;
-            if let Some(blob) = f3 {
-                car.write_block(&blob.cid, &blob.data)?;
+    with_pipe(out, |pipe| {
+        let sink = Sink::new(pipe, options.compression)?;
+        let (roots, mut car) = match options.format {
+            SnapshotFormat::V1 => {
+                let roots = head.cids().to_vec();
+                let car = CarWriter::new(sink, &roots)?;
+                (roots, car)
             }
-            (roots, car)
-        }
-    };
-    let mut blocks = u64::from(options.format == SnapshotFormat::V2)
-        + u64::from(options.format == SnapshotFormat::V2 && options.f3.is_some());
-    let mut next_report = PROGRESS_STEP;
-    SnapshotWalk::new(store, head.clone(), window).run(|cid, data| -> Result<(), ExportError> {
-        car.write_block(cid, data)?;
-        blocks += 1;
-        if car.bytes_written() >= next_report {
-            progress(car.bytes_written());
-            next_report = car.bytes_written() + PROGRESS_STEP;
-        }
-        Ok(())
-    })?;
-    let car_bytes = car.bytes_written();
-    progress(car_bytes);
-    let sink = car.finish()?.into_inner().map_err(|e| e.into_error())?;
-    let out = sink.finish()?;
-    Ok((
-        out,
-        ExportSummary {
+            SnapshotFormat::V2 => {
+                let f3 = options.f3.as_ref();
+                let meta = SnapshotMetadata::v2(head.cids().to_vec(), f3.map(|b| b.cid));
+                let meta_bytes = meta.encode();
+                let roots = vec![meta.cid()];
+                let mut car = CarWriter::new(sink, &roots)?;
+                car.write_block(&roots[0], &meta_bytes)?;
+                if let Some(blob) = f3 {
+                    car.write_block(&blob.cid, &blob.data)?;
+                }
+                (roots, car)
+            }
+        };
+        let mut blocks = u64::from(options.format == SnapshotFormat::V2)
+            + u64::from(options.format == SnapshotFormat::V2 && options.f3.is_some());
+        let mut next_report = PROGRESS_STEP;
+        SnapshotWalk::new(store, head.clone(), window).run_raw(
+            |cid, data| -> Result<(), ExportError> {
+                car.write_raw_block(cid, data)?;
+                blocks += 1;
+                if car.bytes_written() >= next_report {
+                    progress(car.bytes_written());
+                    next_report = car.bytes_written() + PROGRESS_STEP;
+                }
+                Ok(())
+            },
+        )?;
+        let car_bytes = car.bytes_written();
+        progress(car_bytes);
+        let pipe = car.finish()?.finish()?;
+        let summary = ExportSummary {
             roots,
             head_height,
             blocks,
             car_bytes,
-        },
-    ))
+        };
+        Ok((summary, pipe))
+    })
 }
 
 /// [`export`] into `path`: written to a temporary file in the same directory,
@@ -225,14 +228,16 @@ pub fn export_to_path<S: BlockGet + ?Sized>(
     Ok(summary)
 }
 
-/// The byte sink under the CAR writer: the output itself or a zstd stream.
-enum Sink<W: Write> {
-    Plain(W),
-    Zstd(zstd::Encoder<'static, W>),
+/// The byte sink under the CAR writer: the pipe itself or a zstd stream into it.
+enum Sink {
+    Plain(Pipe),
+    /// Buffered in front: the CAR writer's small writes would each cost a
+    /// zstd call otherwise.
+    Zstd(BufWriter<zstd::Encoder<'static, Pipe>>),
 }
 
-impl<W: Write> Sink<W> {
-    fn new(out: W, compression: Compression) -> io::Result<Self> {
+impl Sink {
+    fn new(out: Pipe, compression: Compression) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Self::Plain(out),
             Compression::Zstd { level } => {
@@ -240,27 +245,20 @@ impl<W: Write> Sink<W> {
                 // Compress on a worker thread so it overlaps the (single-threaded)
                 // walk instead of adding to it; the output is one ordinary frame.
                 encoder.multithread(ZSTD_WORKERS)?;
-                Self::Zstd(encoder)
+                Self::Zstd(BufWriter::with_capacity(ZSTD_BUFFER, encoder))
             }
         })
     }
 
-    fn finish(self) -> io::Result<W> {
+    fn finish(self) -> io::Result<Pipe> {
         match self {
-            Self::Plain(mut w) => {
-                w.flush()?;
-                Ok(w)
-            }
-            Self::Zstd(enc) => {
-                let mut w = enc.finish()?;
-                w.flush()?;
-                Ok(w)
-            }
+            Self::Plain(pipe) => Ok(pipe),
+            Self::Zstd(buffered) => buffered.into_inner().map_err(|e| e.into_error())?.finish(),
         }
     }
 }
 
-impl<W: Write> Write for Sink<W> {
+impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Self::Plain(w) => w.write(buf),

@@ -5,6 +5,7 @@
 mod export;
 mod import;
 mod metadata;
+mod pipe;
 pub mod synthetic;
 
 pub use export::{

@@ -1,7 +1,9 @@
 //! Synthetic chains for benchmarks and tests: real block-header encoding over
 //! made-up content. State is a HAMT-shaped tree (32-way nodes over actor leaves,
 //! each leaf linking an identity "code" CID and a per-actor state block) with
-//! per-epoch churn copied up the path to a new root, messages hang off a
+//! per-epoch churn copied up the path to a new root (every 64th actor names its
+//! code by an inline identity dag-cbor block that itself links the actor's state,
+//! so walks meet links through inline blocks), messages hang off a
 //! `MsgMeta`-like block, and receipts exist but are never exported. Null rounds
 //! and multi-block tipsets appear on a fixed pattern so walks meet both. Not
 //! consensus-valid data; only the link structure matters here.
@@ -115,7 +117,13 @@ impl Generator {
         bytes(&mut state, &payload);
         let head = self.put(state);
         let mut leaf = vec![0x84];
-        link(&mut leaf, &code);
+        if id % 64 == 0 {
+            let mut inline = vec![0x81];
+            link(&mut inline, &head);
+            link(&mut leaf, &identity(crate::ipld::DAG_CBOR, &inline));
+        } else {
+            link(&mut leaf, &code);
+        }
         link(&mut leaf, &head);
         uint(&mut leaf, version);
         let balance = self.random_bytes(9);
@@ -239,9 +247,13 @@ fn root_of(levels: &[Vec<Cid>]) -> Cid {
 }
 
 fn identity_raw(data: &[u8]) -> Cid {
+    identity(RAW, data)
+}
+
+fn identity(codec: u64, data: &[u8]) -> Cid {
     let mh = cid::multihash::Multihash::<64>::wrap(crate::ipld::IDENTITY, data)
         .unwrap_or_else(|_| unreachable!("short identity data fits"));
-    Cid::new_v1(RAW, mh)
+    Cid::new_v1(codec, mh)
 }
 
 fn uint(out: &mut Vec<u8>, v: u64) {

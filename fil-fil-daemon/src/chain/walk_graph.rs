@@ -1,0 +1,493 @@
+//! The export walk over a store's id graph (see `walk` for the order it
+//! reproduces). Lotus's `walked` and `seen` sets become two bitsets indexed by
+//! block id, and a DAG node's children come as the ids the store recorded when
+//! it linked the node, so checking a link is one bit test, not a hash of its CID
+//! and a probe into a set of millions (with path-copied state, most links of a
+//! walked node point at already-walked siblings). CID bytes for the CAR come
+//! straight from the parent's bytes; a `Cid` is built only on rare paths (inline
+//! identity blocks, nodes without stored ids, error reports).
+//!
+//! The walk is a resumable state machine: it runs a bounded number of steps per
+//! read view, so the store can let a writer in between views. Everything it keeps
+//! across views is ids and offsets, never borrowed bytes.
+
+use std::collections::{HashMap, VecDeque};
+
+use ahash::RandomState;
+use cid::Cid;
+
+use super::walk::{Link, LinkKind, Tally, WalkError, SEEN, WALKED};
+use super::walk_cid::cid_to_bytes;
+use super::{SnapshotWindow, TipsetKey};
+use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity};
+use crate::ipld::{BlockGraph, CborScanError, ChildIds, GraphView, LinkCursor, RawLink};
+use crate::ipld::{DAG_CBOR, IDENTITY};
+
+/// Walk steps (links examined, headers, roots) per read view.
+const STEPS_PER_VIEW: usize = 1 << 14;
+
+pub(super) struct GraphWalk<'w> {
+    window: SnapshotWindow,
+    tally: &'w mut Tally,
+    headers: VecDeque<(Cid, Option<Cid>)>,
+    tasks: VecDeque<Task>,
+    /// The DAG being walked: its root and how it was reached.
+    dag: Option<(Cid, Link)>,
+    stack: Vec<Frame>,
+    /// Inline identity blocks on the stack (frames name them by index).
+    inline: Vec<Cid>,
+    walked: BitSet,
+    seen: BitSet,
+    /// Both flags for CIDs without an id: identity and missing blocks.
+    side: HashMap<Cid, u8, RandomState>,
+    cid_bytes: Vec<u8>,
+}
+
+/// Work queued by a header, run in Lotus's order once the header is emitted.
+enum Task {
+    /// Walk the DAG under `root` if it is not walked yet.
+    Dag { root: Cid, link: Link },
+    /// Emit genesis's parent (not descended into).
+    GenesisParent { cid: Cid, link: Link },
+}
+
+/// A block to mark: by id when the store holds it, else by CID.
+#[derive(Clone, Copy)]
+enum Target {
+    Id(u64),
+    Side(Cid),
+}
+
+#[derive(Clone, Copy)]
+enum FrameNode {
+    Id(u64),
+    Inline(usize),
+}
+
+/// A DAG node on the DFS stack and how far through its links the walk is.
+#[derive(Clone, Copy)]
+struct Frame {
+    node: FrameNode,
+    cursor: LinkCursor,
+    next_child: usize,
+    /// Offset and length of this node's CID in the parent frame's bytes.
+    cid_at: (usize, usize),
+}
+
+impl<'w> GraphWalk<'w> {
+    pub(super) fn new(head: &TipsetKey, window: SnapshotWindow, tally: &'w mut Tally) -> Self {
+        Self {
+            window,
+            tally,
+            headers: head.cids().iter().map(|c| (*c, None)).collect(),
+            tasks: VecDeque::new(),
+            dag: None,
+            stack: Vec::new(),
+            inline: Vec::new(),
+            walked: BitSet::default(),
+            seen: BitSet::default(),
+            side: HashMap::default(),
+            cid_bytes: Vec::with_capacity(64),
+        }
+    }
+
+    pub(super) fn run<E: From<WalkError>>(
+        mut self,
+        graph: &dyn BlockGraph,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut result = Ok(());
+        graph.read_views(&mut |view| match self.steps(view, &mut visit) {
+            Ok(more) => more,
+            Err(err) => {
+                result = Err(err);
+                false
+            }
+        });
+        result
+    }
+
+    /// Runs up to [`STEPS_PER_VIEW`] steps; false once the walk is complete.
+    fn steps<E: From<WalkError>>(
+        &mut self,
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        let bound = view.id_bound();
+        self.walked.reserve(bound);
+        self.seen.reserve(bound);
+        for _ in 0..STEPS_PER_VIEW {
+            if !self.stack.is_empty() {
+                self.advance(view, visit)?;
+            } else if let Some(task) = self.tasks.pop_front() {
+                self.task(task, view, visit)?;
+            } else if let Some((cid, child)) = self.headers.pop_front() {
+                self.header(cid, child, view, visit)?;
+            } else {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn target(view: &dyn GraphView, cid: &Cid) -> Target {
+        match view.resolve(cid) {
+            Some(id) => Target::Id(id),
+            None => Target::Side(*cid),
+        }
+    }
+
+    /// Sets `flags` on `target`, returning the bits it had before.
+    fn set(&mut self, target: &Target, flags: u8) -> u8 {
+        match target {
+            Target::Id(id) => {
+                let mut before = 0;
+                if flags & WALKED != 0 && self.walked.insert(*id) {
+                    before |= WALKED;
+                }
+                if flags & SEEN != 0 && self.seen.insert(*id) {
+                    before |= SEEN;
+                }
+                before
+            }
+            Target::Side(cid) => {
+                let bits = self.side.entry(*cid).or_insert(0);
+                let before = *bits;
+                *bits |= flags;
+                before
+            }
+        }
+    }
+
+    fn header<E: From<WalkError>>(
+        &mut self,
+        cid: Cid,
+        child: Option<Cid>,
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let target = Self::target(view, &cid);
+        if self.set(&target, SEEN) & SEEN != 0 {
+            return Ok(());
+        }
+        let Target::Id(id) = target else {
+            return self.tally.absent_header(cid, child);
+        };
+        cid_to_bytes(&cid, &mut self.cid_bytes);
+        let header = self
+            .tally
+            .header(&cid, &self.cid_bytes, view.node(id).data, visit)?;
+        let height = header.height;
+        let link = |kind| Link {
+            kind,
+            from: cid,
+            height,
+        };
+        if self.window.messages_in_window(height) {
+            self.tasks.push_back(Task::Dag {
+                root: header.messages,
+                link: link(LinkKind::Messages),
+            });
+        }
+        if height > 0 {
+            self.headers
+                .extend(header.parents.iter().map(|p| (*p, Some(cid))));
+        } else {
+            self.tasks
+                .extend(header.parents.iter().map(|p| Task::GenesisParent {
+                    cid: *p,
+                    link: link(LinkKind::GenesisParent),
+                }));
+        }
+        if self.window.state_in_window(height) {
+            self.tasks.push_back(Task::Dag {
+                root: header.parent_state_root,
+                link: link(LinkKind::State),
+            });
+        }
+        Ok(())
+    }
+
+    fn task<E: From<WalkError>>(
+        &mut self,
+        task: Task,
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match task {
+            Task::Dag { root, link } => {
+                let target = Self::target(view, &root);
+                if self.set(&target, WALKED) & WALKED != 0 {
+                    return Ok(());
+                }
+                let fresh = self.set(&target, SEEN) & SEEN == 0;
+                self.dag = Some((root, link));
+                self.inline.clear();
+                self.enter(root, target, fresh, link, true, view, visit)
+            }
+            Task::GenesisParent { cid, link } => {
+                let target = Self::target(view, &cid);
+                let fresh = self.set(&target, SEEN) & SEEN == 0;
+                self.enter(cid, target, fresh, link, false, view, visit)
+            }
+        }
+    }
+
+    /// A block reached by CID (a DAG root or genesis's parent): emitted if
+    /// `fresh` and exportable, descended into if `descend` and dag-cbor.
+    #[allow(clippy::too_many_arguments)]
+    fn enter<E: From<WalkError>>(
+        &mut self,
+        cid: Cid,
+        target: Target,
+        fresh: bool,
+        link: Link,
+        descend: bool,
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let identity = is_identity(&cid);
+        let emit = fresh && !identity && is_exported_codec(cid.codec());
+        let scan = descend && cid.codec() == DAG_CBOR;
+        if !emit && !scan {
+            return Ok(());
+        }
+        let node = match target {
+            Target::Id(id) => {
+                let data = view.node(id).data;
+                if emit {
+                    cid_to_bytes(&cid, &mut self.cid_bytes);
+                    visit(&self.cid_bytes, data)?;
+                    self.tally.count(data.len());
+                }
+                FrameNode::Id(id)
+            }
+            Target::Side(_) if identity => {
+                self.inline.push(cid);
+                FrameNode::Inline(self.inline.len() - 1)
+            }
+            Target::Side(_) => return self.tally.absent(link.missing(cid)),
+        };
+        if scan {
+            self.push(node, (0, 0), view);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, node: FrameNode, cid_at: (usize, usize), view: &dyn GraphView) {
+        if let FrameNode::Id(id) = node {
+            if let Some(ids) = view.node(id).children {
+                // Start the bit loads of every child together: their cache
+                // misses overlap instead of being paid one by one as the DFS
+                // reaches them.
+                self.walked.touch(ids);
+            }
+        }
+        self.stack.push(Frame {
+            node,
+            cursor: LinkCursor::new(),
+            next_child: 0,
+            cid_at,
+        });
+    }
+
+    /// Examines the next link of the top frame (or pops it when done).
+    fn advance<E: From<WalkError>>(
+        &mut self,
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let depth = self.stack.len() - 1;
+        let Frame {
+            node,
+            mut cursor,
+            next_child,
+            ..
+        } = self.stack[depth];
+        let inline;
+        let (data, children) = match node {
+            FrameNode::Id(id) => {
+                let n = view.node(id);
+                (n.data, n.children)
+            }
+            FrameNode::Inline(i) => {
+                inline = self.inline.get(i).copied().unwrap_or_default();
+                (identity_data(&inline).unwrap_or(&[]), None)
+            }
+        };
+        let link = match cursor.next_link(data) {
+            Ok(Some(link)) => link,
+            Ok(None) => {
+                self.stack.pop();
+                return Ok(());
+            }
+            Err(source) => return Err(self.bad_links(depth, source, view).into()),
+        };
+        self.stack[depth].cursor = cursor;
+        let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
+            return Err(self
+                .bad_link(depth, &link, "bytes are not a CID", view)
+                .into());
+        };
+        if hash == IDENTITY {
+            // Never emitted; only an inline dag-cbor block is descended into.
+            if codec != DAG_CBOR {
+                return Ok(());
+            }
+            let cid = self.parse(depth, &link, view)?;
+            if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
+                self.inline.push(cid);
+                let at = (link.offset, link.cid.len());
+                self.push(FrameNode::Inline(self.inline.len() - 1), at, view);
+            }
+            return Ok(());
+        }
+        if !is_exported_codec(codec) {
+            // Neither emitted nor descended into: its marks change nothing.
+            return Ok(());
+        }
+        let target = match children {
+            Some(ids) => {
+                self.stack[depth].next_child = next_child + 1;
+                match ids.get(next_child) {
+                    Some(id) => Target::Id(id),
+                    None => {
+                        let reason = "more links than stored child ids";
+                        return Err(self.bad_link(depth, &link, reason, view).into());
+                    }
+                }
+            }
+            None => Self::target(view, &self.parse(depth, &link, view)?),
+        };
+        if let Target::Id(id) = target {
+            if self.walked.contains(id) {
+                return Ok(());
+            }
+        }
+        let before = self.set(&target, WALKED | SEEN);
+        if before & WALKED != 0 {
+            return Ok(());
+        }
+        let descend = codec == DAG_CBOR;
+        match target {
+            Target::Id(id) => {
+                if before & SEEN == 0 {
+                    let data = view.node(id).data;
+                    visit(link.cid, data)?;
+                    self.tally.count(data.len());
+                }
+                if descend {
+                    self.push(FrameNode::Id(id), (link.offset, link.cid.len()), view);
+                }
+                Ok(())
+            }
+            Target::Side(cid) if before & SEEN == 0 || descend => {
+                let from = self.frame_cid(depth, view);
+                let missing = self.context(from).missing(cid);
+                self.tally.absent(missing)
+            }
+            Target::Side(_) => Ok(()),
+        }
+    }
+
+    /// The CID of the node in frame `depth` (for errors and rare paths).
+    fn frame_cid(&self, depth: usize, view: &dyn GraphView) -> Cid {
+        let frame = self.stack[depth];
+        match frame.node {
+            FrameNode::Inline(i) => self.inline.get(i).copied().unwrap_or_default(),
+            FrameNode::Id(_) if depth == 0 => self.dag.map(|(root, _)| root).unwrap_or_default(),
+            FrameNode::Id(_) => {
+                let inline;
+                let parent = match self.stack[depth - 1].node {
+                    FrameNode::Id(id) => view.node(id).data,
+                    FrameNode::Inline(i) => {
+                        inline = self.inline.get(i).copied().unwrap_or_default();
+                        identity_data(&inline).unwrap_or(&[])
+                    }
+                };
+                let (off, len) = frame.cid_at;
+                parent
+                    .get(off..off + len)
+                    .and_then(|b| Cid::try_from(b).ok())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    fn context(&self, from: Cid) -> Link {
+        let (kind, height) = self
+            .dag
+            .map_or((LinkKind::State, 0), |(_, l)| (l.kind, l.height));
+        Link { kind, from, height }
+    }
+
+    fn parse(
+        &self,
+        depth: usize,
+        link: &RawLink<'_>,
+        view: &dyn GraphView,
+    ) -> Result<Cid, WalkError> {
+        Cid::try_from(link.cid).map_err(|_| self.bad_link(depth, link, "bytes are not a CID", view))
+    }
+
+    fn bad_link(
+        &self,
+        depth: usize,
+        link: &RawLink<'_>,
+        reason: &'static str,
+        view: &dyn GraphView,
+    ) -> WalkError {
+        let source = CborScanError::BadLink {
+            offset: link.at,
+            reason,
+        };
+        self.bad_links(depth, source, view)
+    }
+
+    fn bad_links(&self, depth: usize, source: CborScanError, view: &dyn GraphView) -> WalkError {
+        WalkError::BadLinks {
+            cid: Box::new(self.frame_cid(depth, view)),
+            source,
+        }
+    }
+}
+
+/// A growable bitset over block ids.
+#[derive(Debug, Default)]
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn reserve(&mut self, bound: u64) {
+        let words = (bound as usize).div_ceil(64);
+        if words > self.0.len() {
+            self.0.resize(words, 0);
+        }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.0
+            .get((id >> 6) as usize)
+            .is_some_and(|w| w & (1 << (id & 63)) != 0)
+    }
+
+    /// Sets the bit; true if it was already set.
+    fn insert(&mut self, id: u64) -> bool {
+        let word = (id >> 6) as usize;
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        let bit = 1 << (id & 63);
+        let before = self.0[word] & bit != 0;
+        self.0[word] |= bit;
+        before
+    }
+
+    /// Loads the words holding `ids` (see [`GraphView::touch`]).
+    fn touch(&self, ids: ChildIds<'_>) {
+        let mut acc = 0u64;
+        for id in ids.iter() {
+            acc ^= self.0.get((id >> 6) as usize).copied().unwrap_or(0);
+        }
+        std::hint::black_box(acc);
+    }
+}
