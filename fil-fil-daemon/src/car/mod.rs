@@ -49,8 +49,8 @@ pub enum CarError {
         /// What was wrong.
         reason: String,
     },
-    /// A section does not start with a valid CID.
-    #[error("bad CID in section at byte {offset}")]
+    /// A section does not start with a valid CID in canonical binary form.
+    #[error("bad CID in section at byte {offset} (unparseable or not in canonical form)")]
     BadCid {
         /// Offset of the section.
         offset: u64,

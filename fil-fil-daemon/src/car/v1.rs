@@ -105,7 +105,13 @@ impl<R: BufRead> CarReader<R> {
         let section = read_exact(&mut self.inner, len, &mut self.offset, "section")?;
         let mut cursor = io::Cursor::new(&section[..]);
         let cid = Cid::read_bytes(&mut cursor).map_err(|_| CarError::BadCid { offset: start })?;
-        let data = section[cursor.position() as usize..].to_vec();
+        let cid_len = cursor.position() as usize;
+        // Blocks are keyed and re-exported by their canonical CID bytes; a section
+        // spelling its CID another way would not round-trip byte for byte.
+        if !crate::ipld::is_canonical(&cid, &section[..cid_len]) {
+            return Err(CarError::BadCid { offset: start });
+        }
+        let data = section[cid_len..].to_vec();
         if self.verify {
             verify_block(&cid, &data).map_err(|e| match e {
                 VerifyError::HashMismatch { cid } => CarError::HashMismatch { cid, offset: start },
@@ -267,5 +273,25 @@ mod tests {
         *bad.last_mut().expect("nonempty") = 0x81;
         let mut r = CarReader::new(&bad[..]).expect("header");
         assert!(matches!(r.next_block(), Err(CarError::HashMismatch { .. })));
+    }
+
+    #[test]
+    fn non_canonical_cids_are_refused() {
+        let data = b"\x80".to_vec();
+        let cid = block_cid(&data);
+        let header = CarWriter::new(Vec::new(), &[cid])
+            .expect("header")
+            .finish()
+            .expect("finish");
+        // The same CID with its version varint spelled over-long (0x81 0x00).
+        let mut section = vec![0x81, 0x00];
+        section.extend_from_slice(&cid.to_bytes()[1..]);
+        section.extend_from_slice(&data);
+        let mut bytes = header.clone();
+        write_uvarint(&mut bytes, section.len() as u64).expect("varint");
+        bytes.extend_from_slice(&section);
+        let mut r = CarReader::new(&bytes[..]).expect("header");
+        let offset = header.len() as u64;
+        assert!(matches!(r.next_block(), Err(CarError::BadCid { offset: o }) if o == offset));
     }
 }

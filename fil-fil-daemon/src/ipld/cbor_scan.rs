@@ -96,9 +96,17 @@ pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborS
     let mut cursor = LinkCursor::new();
     while let Some(link) = cursor.next_link(data)? {
         let cid = Cid::try_from(link.cid).map_err(|_| bad_link(link.at, "bytes are not a CID"))?;
-        // go-cid's Cast (used by cbor-gen) rejects trailing bytes.
+        // go-cid's Cast (used by cbor-gen) rejects trailing bytes, and its varint
+        // reader rejects over-long forms; the store also keys and re-reads links by
+        // these exact bytes, so only the canonical encoding is accepted.
         if cid.encoded_len() != link.cid.len() {
             return Err(bad_link(link.at, "trailing bytes after CID"));
+        }
+        if !is_canonical(&cid, link.cid) {
+            return Err(bad_link(
+                link.at,
+                "CID is not in canonical (minimal varint) form",
+            ));
         }
         on_link(cid);
     }
@@ -201,6 +209,18 @@ pub fn cid_codec_and_hash(cid: &[u8]) -> Option<(u64, u64)> {
     Some((codec, hash))
 }
 
+/// Whether `raw` is exactly the canonical binary form of `cid` (no over-long
+/// varints), checked without allocating: this runs for every link of every block
+/// the store links and every CAR section read.
+pub fn is_canonical(cid: &Cid, raw: &[u8]) -> bool {
+    let mut buf = [0u8; 2 * MAX_CID_LEN as usize];
+    let mut out = &mut buf[..];
+    match cid.write_bytes(&mut out) {
+        Ok(n) => buf.get(..n) == Some(raw),
+        Err(_) => false,
+    }
+}
+
 /// Multicodec `dag-pb` (only CIDv0 implies it here).
 const DAG_PB: u64 = 0x70;
 
@@ -268,6 +288,28 @@ mod tests {
             scan_links(&doc, |_| {}),
             Err(CborScanError::BadLink { .. })
         ));
+    }
+
+    #[test]
+    fn overflowing_varints_in_cids_are_rejected() {
+        // CIDv1 whose version varint is written in two bytes (0x81 0x00 is an
+        // over-long 1), the rest a valid dag-cbor/blake2b-256 CID.
+        let canonical = block_cid(b"a").to_bytes();
+        let mut raw = vec![0x81, 0x00];
+        raw.extend_from_slice(&canonical[1..]);
+        let mut doc = vec![0xd8, 0x2a, 0x58, (raw.len() + 1) as u8, 0x00];
+        doc.extend_from_slice(&raw);
+        assert!(matches!(
+            scan_links(&doc, |_| {}),
+            Err(CborScanError::BadLink { .. })
+        ));
+        // A 10-byte varint that overflows u64 in the multihash length.
+        let mut raw = canonical[..3].to_vec();
+        raw.extend_from_slice(&[0xff; 9]);
+        raw.push(0x7f);
+        let mut doc = vec![0xd8, 0x2a, 0x58, (raw.len() + 1) as u8, 0x00];
+        doc.extend_from_slice(&raw);
+        assert!(scan_links(&doc, |_| {}).is_err());
     }
 
     #[test]

@@ -6,7 +6,9 @@ mod cbor_write;
 mod graph;
 mod verify;
 
-pub use cbor_scan::{cid_codec_and_hash, scan_links, CborScanError, LinkCursor, RawLink};
+pub use cbor_scan::{
+    cid_codec_and_hash, is_canonical, scan_links, CborScanError, LinkCursor, RawLink,
+};
 pub use cbor_write::write_cbor_header;
 pub use cid::Cid;
 pub use graph::{BlockGraph, ChildIds, GraphNode, GraphView};
