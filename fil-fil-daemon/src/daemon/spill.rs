@@ -30,9 +30,9 @@ pub enum SpillError {
     Import {
         /// File.
         path: PathBuf,
-        /// What was wrong with it.
+        /// What was wrong with it (boxed: keeps the error small).
         #[source]
-        source: ImportError,
+        source: Box<ImportError>,
     },
     /// The spill file.
     #[error("spill file in {dir}: {source}")]
@@ -95,7 +95,7 @@ impl SpilledBlocks {
         })
         .map_err(|source| SpillError::Import {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         out.flush().map_err(io)?;
         drop(out);
