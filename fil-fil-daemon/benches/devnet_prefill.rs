@@ -1,10 +1,12 @@
 //! Devnet prefill rate: how fast the simulator builds a long chain (headers,
 //! messages, receipts, state churn) for benchmarks and tests. Prints objects/s and
-//! MB/s. Sizes come from the environment so CI can run a short version:
-//! `DEVNET_BENCH_EPOCHS` (default 1000) and `DEVNET_BENCH_CHURN` (default 2000,
-//! new state objects per epoch; mainnet writes ~20k).
+//! MB/s, the CPU time the process got (wall time on a shared machine measures the
+//! neighbours too) and peak RSS next to the payload held. Sizes come from the
+//! environment so CI can run a short version: `DEVNET_BENCH_EPOCHS` (default
+//! 1000) and `DEVNET_BENCH_CHURN` (default 2000, new state objects per epoch;
+//! mainnet writes ~20k). `RAYON_NUM_THREADS` sets the worker threads.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fil_fil::devnet::{DevnetConfig, Node};
 
@@ -15,6 +17,29 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// CPU time (user + system) of this process so far, all threads.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// Peak resident set size in MB (`VmHWM`), 0 if unreadable.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn main() {
     let epochs = env("DEVNET_BENCH_EPOCHS", 1000);
     let churn = env("DEVNET_BENCH_CHURN", 2000);
@@ -23,7 +48,7 @@ fn main() {
         churn_objects: churn as usize,
         ..DevnetConfig::default()
     };
-    let started = Instant::now();
+    let (cpu0, started) = (cpu_time(), Instant::now());
     let node = match Node::build(config) {
         Ok(n) => n,
         Err(e) => {
@@ -31,19 +56,26 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let genesis_secs = started.elapsed().as_secs_f64();
+    let genesis_objects = node.store.len();
     if let Err(e) = node.mine(epochs) {
         eprintln!("prefill failed: {e}");
         std::process::exit(1);
     }
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_time().saturating_sub(cpu0).as_secs_f64();
     let objects = node.store.len() as f64;
     let bytes = node.store.total_bytes() as f64;
     println!(
-        "devnet prefill: {epochs} tipsets (head height {}), churn {churn}/epoch: {:.0} objects, {:.1} MB in {secs:.2} s = {:.0} objects/s, {:.1} MB/s",
+        "devnet prefill: {epochs} tipsets (head height {}), churn {churn}/epoch, {} threads: \
+         {:.0} objects, {:.1} MB in {secs:.2} s wall, {cpu:.2} s CPU = {:.0} objects/s, {:.1} MB/s \
+         (genesis {genesis_objects} objects in {genesis_secs:.2} s); peak RSS {:.0} MB",
         node.head().tipset.height,
+        rayon::current_num_threads(),
         objects,
         bytes / 1e6,
         objects / secs,
         bytes / 1e6 / secs,
+        peak_rss_mb(),
     );
 }

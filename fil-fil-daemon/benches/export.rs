@@ -24,7 +24,9 @@ use fil_fil::chain::BlockHeader;
 use fil_fil::daemon::blocks::header_parents;
 use fil_fil::dag::{DagConfig, DagStore, LinkKind};
 use fil_fil::snapshot::synthetic::{generate, SyntheticConfig};
-use fil_fil::snapshot::{export, export_to_path, Compression, ExportOptions, DEFAULT_ZSTD_LEVEL};
+use fil_fil::snapshot::{
+    export, export_to_path, Compression, ExportOptions, WritebackFile, DEFAULT_ZSTD_LEVEL,
+};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -63,6 +65,12 @@ fn proc_status(field: &str) -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
+/// The 1-minute load average, for reading wall-clock figures.
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace().next().unwrap_or("?").to_string()
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
@@ -76,9 +84,26 @@ fn mib_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
 }
 
-/// Writes `bytes` zero bytes in 4 MiB chunks, then fsyncs: the sequential
-/// write ceiling of the device for the export's byte count.
+/// Writes `bytes` zero bytes in 4 MiB chunks (the export pipe's buffer size)
+/// through the export's own [`WritebackFile`], then fsyncs: the sequential write
+/// ceiling of the device for the export's byte count, with the same syscalls.
 fn raw_write(path: &Path, bytes: u64) -> io::Result<Duration> {
+    let chunk = vec![0u8; 4 << 20];
+    let start = Instant::now();
+    let mut f = WritebackFile::new(File::create(path)?);
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        f.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    f.sync()?;
+    Ok(start.elapsed())
+}
+
+/// [`raw_write`] with a plain `File`: the kernel holds the dirty pages until the
+/// closing `fsync` (the baseline before [`WritebackFile`]).
+fn raw_write_plain(path: &Path, bytes: u64) -> io::Result<Duration> {
     let chunk = vec![0u8; 4 << 20];
     let start = Instant::now();
     let mut f = File::create(path)?;
@@ -185,6 +210,10 @@ fn main() -> io::Result<()> {
         mib(proc_status("VmRSS:")),
         mib(proc_status("VmHWM:")),
     );
+    let (build_peak, store_rss) = (proc_status("VmHWM:"), proc_status("VmRSS:"));
+    // Reset the peak (Linux ≥ 4.0) so the exports' own peak can be read apart
+    // from the generator's block map, which is gone by now.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
 
     let zstd = ExportOptions {
         compression: Compression::Zstd {
@@ -199,6 +228,7 @@ fn main() -> io::Result<()> {
     let (mut walk, mut walk_cpu, mut walk_proc) = (vec![], vec![], vec![]);
     let (mut devnull, mut file, mut raw_file, mut zstd_null) = (vec![], vec![], vec![], vec![]);
     let (mut car_bytes, mut blocks, mut zstd_bytes) = (0, 0, 0);
+    let (mut plain, mut raw_plain) = (vec![], vec![]);
     for _ in 0..runs {
         let (t, c, p) = (Instant::now(), thread_cpu(), process_cpu());
         let (_, s) = export(&store, &head, &options, io::sink(), &mut |_| {}).map_err(fail)?;
@@ -213,11 +243,30 @@ fn main() -> io::Result<()> {
         export(&store, &head, &options, null, &mut |_| {}).map_err(fail)?;
         devnull.push(t.elapsed());
 
-        let t = Instant::now();
+        let (t, p) = (Instant::now(), process_cpu());
         export_to_path(&store, &head, &options, &out, &mut |_| {}).map_err(fail)?;
-        file.push(t.elapsed());
+        let (wall, cpu) = (t.elapsed(), process_cpu() - p);
         std::fs::remove_file(&out)?;
-        raw_file.push(raw_write(&raw, car_bytes)?);
+        let p = process_cpu();
+        let raw_wall = raw_write(&raw, car_bytes)?;
+        let raw_cpu = process_cpu() - p;
+        std::fs::remove_file(&raw)?;
+        println!(
+            "run: file {wall:.2?} (process CPU {cpu:.2?}), raw {raw_wall:.2?} (CPU {raw_cpu:.2?}): {:.0}%, load {}",
+            100.0 * raw_wall.as_secs_f64() / wall.as_secs_f64(),
+            load_average()
+        );
+        file.push(wall);
+        raw_file.push(raw_wall);
+
+        // The same pair without writeback hints: export into a plain `File`.
+        let t = Instant::now();
+        let (f, _) =
+            export(&store, &head, &options, File::create(&out)?, &mut |_| {}).map_err(fail)?;
+        f.sync_all()?;
+        plain.push(t.elapsed());
+        std::fs::remove_file(&out)?;
+        raw_plain.push(raw_write_plain(&raw, car_bytes)?);
         std::fs::remove_file(&raw)?;
 
         if with_zstd {
@@ -257,10 +306,17 @@ fn main() -> io::Result<()> {
         mib_s(car_bytes, devnull),
     );
     println!(
-        "| file (tmp+fsync+rename) | {file:.2?} | {:.0} | {raw_file:.2?}, {:.0} MiB/s | {:.0}% |",
+        "| file (WritebackFile, tmp+fsync+rename) | {file:.2?} | {:.0} | {raw_file:.2?}, {:.0} MiB/s | {:.0}% |",
         mib_s(car_bytes, file),
         mib_s(car_bytes, raw_file),
         100.0 * raw_file.as_secs_f64() / file.as_secs_f64()
+    );
+    let (plain, raw_plain) = (median(plain), median(raw_plain));
+    println!(
+        "| file, plain `File` (no writeback hints) | {plain:.2?} | {:.0} | {raw_plain:.2?}, {:.0} MiB/s | {:.0}% |",
+        mib_s(car_bytes, plain),
+        mib_s(car_bytes, raw_plain),
+        100.0 * raw_plain.as_secs_f64() / plain.as_secs_f64()
     );
     if with_zstd {
         let zstd_null = median(zstd_null);
@@ -271,12 +327,23 @@ fn main() -> io::Result<()> {
         );
     }
     let m = store.memory();
+    let export_peak = proc_status("VmHWM:");
     println!(
-        "peak RSS (VmHWM) {} against payload {} ({:.2}×)",
-        mib(proc_status("VmHWM:")),
+        "peak RSS (VmHWM) while generating and linking {} against payload {} ({:.2}×); store alone {} ({:.2}×)",
+        mib(build_peak),
         mib(m.payload_bytes),
-        proc_status("VmHWM:") as f64 / m.payload_bytes.max(1) as f64
+        build_peak as f64 / m.payload_bytes.max(1) as f64,
+        mib(store_rss),
+        store_rss as f64 / m.payload_bytes.max(1) as f64,
     );
+    if reset {
+        println!(
+            "peak RSS during the exports {} ({:.2}× payload): {} above the store",
+            mib(export_peak),
+            export_peak as f64 / m.payload_bytes.max(1) as f64,
+            mib(export_peak.saturating_sub(store_rss)),
+        );
+    }
     Ok(())
 }
 

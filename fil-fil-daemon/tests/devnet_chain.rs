@@ -55,6 +55,39 @@ fn same_seed_gives_same_bytes() {
     assert_ne!(dump(&a, height), dump(&c, c.head().tipset.height));
 }
 
+/// Prefill inside a rayon pool of `threads` workers: the churn's parallel
+/// sections must not let scheduling leak into the chain.
+fn prefill_with_threads(threads: usize) -> (Vec<u8>, Cid) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let node = Node::build(DevnetConfig {
+            seed: 9,
+            churn_objects: 600,
+            prefill_epochs: 6,
+            ..DevnetConfig::default()
+        })
+        .expect("prefill");
+        let head = node.head();
+        (dump(&node, head.tipset.height), head.state_after)
+    })
+}
+
+#[test]
+fn prefill_is_the_same_on_one_thread_and_on_several() {
+    let (one, state_one) = prefill_with_threads(1);
+    let (two, state_two) = prefill_with_threads(2);
+    let (three, state_three) = prefill_with_threads(3);
+    assert_eq!(state_one, state_two);
+    assert_eq!(state_one, state_three);
+    assert!(
+        one == two && one == three,
+        "full dumps differ between thread counts"
+    );
+}
+
 #[test]
 fn full_dump_holds_every_header_message_and_state() {
     let node = build(4);

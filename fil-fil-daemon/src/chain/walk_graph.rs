@@ -1,6 +1,6 @@
 //! The export walk over a store's id graph (see `walk` for the order it
-//! reproduces). Lotus's `walked` and `seen` sets become two bitsets indexed by
-//! block id, and a DAG node's children come as the ids the store recorded when
+//! reproduces). Lotus's `walked` and `seen` sets become bitsets indexed by
+//! block id (interleaved, so both bits of a block share one cache line), and a DAG node's children come as the ids the store recorded when
 //! it linked the node, so checking a link is one bit test, not a hash of its CID
 //! and a probe into a set of millions (with path-copied state, most links of a
 //! walked node point at already-walked siblings). CID bytes for the CAR come
@@ -36,8 +36,7 @@ pub(super) struct GraphWalk<'w> {
     stack: Vec<Frame>,
     /// Inline identity blocks on the stack (frames name them by index).
     inline: Vec<Cid>,
-    walked: BitSet,
-    seen: BitSet,
+    marks: Marks,
     /// Both flags for CIDs without an id: identity and missing blocks.
     side: HashMap<Cid, u8, RandomState>,
     cid_bytes: Vec<u8>,
@@ -84,8 +83,7 @@ impl<'w> GraphWalk<'w> {
             dag: None,
             stack: Vec::new(),
             inline: Vec::new(),
-            walked: BitSet::default(),
-            seen: BitSet::default(),
+            marks: Marks::default(),
             side: HashMap::default(),
             cid_bytes: Vec::with_capacity(64),
         }
@@ -114,8 +112,7 @@ impl<'w> GraphWalk<'w> {
         visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<bool, E> {
         let bound = view.id_bound();
-        self.walked.reserve(bound);
-        self.seen.reserve(bound);
+        self.marks.reserve(bound);
         for _ in 0..STEPS_PER_VIEW {
             if !self.stack.is_empty() {
                 self.advance(view, visit)?;
@@ -140,16 +137,7 @@ impl<'w> GraphWalk<'w> {
     /// Sets `flags` on `target`, returning the bits it had before.
     fn set(&mut self, target: &Target, flags: u8) -> u8 {
         match target {
-            Target::Id(id) => {
-                let mut before = 0;
-                if flags & WALKED != 0 && self.walked.insert(*id) {
-                    before |= WALKED;
-                }
-                if flags & SEEN != 0 && self.seen.insert(*id) {
-                    before |= SEEN;
-                }
-                before
-            }
+            Target::Id(id) => self.marks.set(*id, flags),
             Target::Side(cid) => {
                 let bits = self.side.entry(*cid).or_insert(0);
                 let before = *bits;
@@ -280,7 +268,7 @@ impl<'w> GraphWalk<'w> {
                 // Start the bit loads of every child together: their cache
                 // misses overlap instead of being paid one by one as the DFS
                 // reaches them.
-                self.walked.touch(ids);
+                self.marks.touch(ids);
             }
         }
         self.stack.push(Frame {
@@ -291,7 +279,10 @@ impl<'w> GraphWalk<'w> {
         });
     }
 
-    /// Examines the next link of the top frame (or pops it when done).
+    /// Moves the top frame to its next link that needs work (skipping identity
+    /// leaves, other codecs and already-walked children in one loop, without
+    /// re-reading the frame), then emits and/or descends into it; pops the frame
+    /// when its links are done.
     fn advance<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
@@ -301,7 +292,7 @@ impl<'w> GraphWalk<'w> {
         let Frame {
             node,
             mut cursor,
-            next_child,
+            mut next_child,
             ..
         } = self.stack[depth];
         let inline;
@@ -315,55 +306,57 @@ impl<'w> GraphWalk<'w> {
                 (identity_data(&inline).unwrap_or(&[]), None)
             }
         };
-        let link = match cursor.next_link(data) {
-            Ok(Some(link)) => link,
-            Ok(None) => {
-                self.stack.pop();
+        let (link, codec, target) = loop {
+            let link = match cursor.next_link(data) {
+                Ok(Some(link)) => link,
+                Ok(None) => {
+                    self.stack.pop();
+                    return Ok(());
+                }
+                Err(source) => return Err(self.bad_links(depth, source, view).into()),
+            };
+            let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
+                return Err(self
+                    .bad_link(depth, &link, "bytes are not a CID", view)
+                    .into());
+            };
+            if hash == IDENTITY {
+                // Never emitted; only an inline dag-cbor block is descended into.
+                if codec != DAG_CBOR {
+                    continue;
+                }
+                self.stack[depth].cursor = cursor;
+                let cid = self.parse(depth, &link, view)?;
+                if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
+                    self.inline.push(cid);
+                    let at = (link.offset, link.cid.len());
+                    self.push(FrameNode::Inline(self.inline.len() - 1), at, view);
+                }
                 return Ok(());
             }
-            Err(source) => return Err(self.bad_links(depth, source, view).into()),
-        };
-        self.stack[depth].cursor = cursor;
-        let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
-            return Err(self
-                .bad_link(depth, &link, "bytes are not a CID", view)
-                .into());
-        };
-        if hash == IDENTITY {
-            // Never emitted; only an inline dag-cbor block is descended into.
-            if codec != DAG_CBOR {
-                return Ok(());
+            if !is_exported_codec(codec) {
+                // Neither emitted nor descended into: its marks change nothing.
+                continue;
             }
-            let cid = self.parse(depth, &link, view)?;
-            if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
-                self.inline.push(cid);
-                let at = (link.offset, link.cid.len());
-                self.push(FrameNode::Inline(self.inline.len() - 1), at, view);
-            }
-            return Ok(());
-        }
-        if !is_exported_codec(codec) {
-            // Neither emitted nor descended into: its marks change nothing.
-            return Ok(());
-        }
-        let target = match children {
-            Some(ids) => {
-                self.stack[depth].next_child = next_child + 1;
-                match ids.get(next_child) {
-                    Some(id) => Target::Id(id),
-                    None => {
+            match children {
+                Some(ids) => {
+                    let Some(id) = ids.get(next_child) else {
                         let reason = "more links than stored child ids";
                         return Err(self.bad_link(depth, &link, reason, view).into());
+                    };
+                    next_child += 1;
+                    if !self.marks.walked(id) {
+                        break (link, codec, Target::Id(id));
                     }
                 }
+                None => {
+                    let target = Self::target(view, &self.parse(depth, &link, view)?);
+                    break (link, codec, target);
+                }
             }
-            None => Self::target(view, &self.parse(depth, &link, view)?),
         };
-        if let Target::Id(id) = target {
-            if self.walked.contains(id) {
-                return Ok(());
-            }
-        }
+        self.stack[depth].cursor = cursor;
+        self.stack[depth].next_child = next_child;
         let before = self.set(&target, WALKED | SEEN);
         if before & WALKED != 0 {
             return Ok(());
@@ -452,33 +445,47 @@ impl<'w> GraphWalk<'w> {
     }
 }
 
-/// A growable bitset over block ids.
+/// Lotus's `walked` and `seen` sets as bitsets over block ids, interleaved per
+/// 64 ids (`[walked, seen]` words side by side) so checking one and setting both
+/// costs one cache miss, not two.
 #[derive(Debug, Default)]
-struct BitSet(Vec<u64>);
+struct Marks(Vec<[u64; 2]>);
 
-impl BitSet {
+impl Marks {
     fn reserve(&mut self, bound: u64) {
         let words = (bound as usize).div_ceil(64);
         if words > self.0.len() {
-            self.0.resize(words, 0);
+            self.0.resize(words, [0; 2]);
         }
     }
 
-    fn contains(&self, id: u64) -> bool {
+    fn walked(&self, id: u64) -> bool {
         self.0
             .get((id >> 6) as usize)
-            .is_some_and(|w| w & (1 << (id & 63)) != 0)
+            .is_some_and(|w| w[0] & (1 << (id & 63)) != 0)
     }
 
-    /// Sets the bit; true if it was already set.
-    fn insert(&mut self, id: u64) -> bool {
+    /// Sets `flags` ([`WALKED`], [`SEEN`]) on `id`, returning those it had.
+    fn set(&mut self, id: u64, flags: u8) -> u8 {
         let word = (id >> 6) as usize;
         if word >= self.0.len() {
-            self.0.resize(word + 1, 0);
+            self.0.resize(word + 1, [0; 2]);
         }
         let bit = 1 << (id & 63);
-        let before = self.0[word] & bit != 0;
-        self.0[word] |= bit;
+        let pair = &mut self.0[word];
+        let mut before = 0;
+        if flags & WALKED != 0 {
+            if pair[0] & bit != 0 {
+                before |= WALKED;
+            }
+            pair[0] |= bit;
+        }
+        if flags & SEEN != 0 {
+            if pair[1] & bit != 0 {
+                before |= SEEN;
+            }
+            pair[1] |= bit;
+        }
         before
     }
 
@@ -486,7 +493,7 @@ impl BitSet {
     fn touch(&self, ids: ChildIds<'_>) {
         let mut acc = 0u64;
         for id in ids.iter() {
-            acc ^= self.0.get((id >> 6) as usize).copied().unwrap_or(0);
+            acc ^= self.0.get((id >> 6) as usize).map_or(0, |w| w[0]);
         }
         std::hint::black_box(acc);
     }

@@ -1,9 +1,7 @@
 //! Block sources the daemon links from: the node (`ChainReadObj`, via
 //! [`RpcSource`]), headers that arrived inside a ChainNotify batch (no round
-//! trip needed), an imported snapshot held in memory until the window is built,
+//! trip needed), an imported snapshot spilled to disk until the window is built,
 //! and the header spine rule the store follows for headers.
-
-use std::collections::HashMap;
 
 use async_trait::async_trait;
 use cid::Cid;
@@ -23,24 +21,21 @@ impl BlockSource for RpcSource {
 /// Serves `first`'s blocks and asks `then` for the rest.
 pub struct Layered<'a> {
     /// Consulted first.
-    pub first: &'a HashMap<Cid, Vec<u8>>,
+    pub first: &'a dyn BlockSource,
     /// Fallback.
     pub then: &'a dyn BlockSource,
 }
 
 impl std::fmt::Debug for Layered<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Layered")
-            .field("first", &self.first.len())
-            .finish()
+        f.debug_struct("Layered").finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 impl BlockSource for Layered<'_> {
     async fn get_many(&self, cids: &[Cid]) -> Result<Vec<Option<Vec<u8>>>, SourceError> {
-        let mut out: Vec<Option<Vec<u8>>> =
-            cids.iter().map(|c| self.first.get(c).cloned()).collect();
+        let mut out = self.first.get_many(cids).await?;
         let missing: Vec<Cid> = cids
             .iter()
             .zip(&out)

@@ -17,15 +17,20 @@ use super::blocks::Layered;
 use super::entry::{chain_from_store, entry_from_json, EntryError};
 use super::follower::FollowEvent;
 use super::pins::Pin;
+use super::prefetch::{prefetch_headers, PrefetchError};
 use super::service::DaemonHandle;
 use super::source::RpcSource;
+use super::spill::{SpillError, SpilledBlocks};
 use super::window::{RootKind, RootSet, WindowError};
-use crate::dag::{LinkError, LinkKind, RefError};
+use crate::dag::{BlockSource, LinkError, LinkKind, PartsError, RefError};
 use crate::lotus::json::{HeadChange, HeadChangeType, TipSetJson};
 use crate::lotus::RpcError;
 
 /// Root sets linked per store transaction (bootstrap links thousands).
 const LINK_CHUNK: usize = 64;
+/// During bootstrap, a link whose DAG has this many new blocks on one level is
+/// done in parts (see [`DagStore::link_in_parts`](crate::dag::DagStore::link_in_parts)).
+const SPLIT_FRONTIER: usize = 4096;
 /// Pause before retrying a failed settle.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -50,19 +55,29 @@ pub enum IngestError {
     /// The head changes do not fit the window even after reconciling.
     #[error(transparent)]
     Window(#[from] WindowError),
+    /// The header prefetch of a bootstrap.
+    #[error("prefetching headers: {0}")]
+    Prefetch(#[from] PrefetchError),
     /// The import file.
-    #[error("import {path}: {reason}")]
-    Import {
-        /// File.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    #[error(transparent)]
+    Import(#[from] SpillError),
+    /// A blocking task died.
+    #[error("import task failed: {0}")]
+    Task(String),
 }
 
 impl From<LinkError> for IngestError {
     fn from(e: LinkError) -> Self {
         IngestError::Link(Box::new(e))
+    }
+}
+
+impl From<PartsError> for IngestError {
+    fn from(e: PartsError) -> Self {
+        match e {
+            PartsError::Link(e) => e.into(),
+            PartsError::Unlink(e) => e.into(),
+        }
     }
 }
 
@@ -124,7 +139,7 @@ impl Ingester {
         let mut checkpoints =
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let mut retry = tokio::time::interval(RETRY);
-        let no_blocks = HashMap::new();
+        let no_blocks: HashMap<Cid, Vec<u8>> = HashMap::new();
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -141,7 +156,7 @@ impl Ingester {
                 _ = retry.tick(), if self.dirty => {
                     tokio::select! {
                         _ = cancel.cancelled() => break,
-                        result = self.settle(&no_blocks) => self.record(result),
+                        result = self.settle(&no_blocks, false) => self.record(result),
                     }
                 }
                 _ = checkpoints.tick() => self.checkpoint().await,
@@ -216,7 +231,7 @@ impl Ingester {
                 self.reconcile(target, &mut seeds).await?;
             }
         }
-        self.settle(&seeds).await
+        self.settle(&seeds, false).await
     }
 
     fn client(&self) -> Result<std::sync::Arc<crate::lotus::LotusClient>, IngestError> {
@@ -279,7 +294,7 @@ impl Ingester {
     async fn bootstrap_chain(
         &mut self,
         head: Vec<Cid>,
-        blocks: &HashMap<Cid, Vec<u8>>,
+        blocks: &dyn BlockSource,
     ) -> Result<(), IngestError> {
         let store = self.handle.shared.store.clone();
         let roots: Vec<_> = head.iter().map(|c| (*c, LinkKind::Spine)).collect();
@@ -297,7 +312,7 @@ impl Ingester {
                     window.apply(entry)?;
                 }
             }
-            self.settle(blocks).await
+            self.settle(blocks, true).await
         }
         .await;
         store.unlink_many(&head).await?;
@@ -309,36 +324,40 @@ impl Ingester {
             height = target.height,
             "bootstrapping the window from the node"
         );
-        let mut seeds = HashMap::new();
-        entry_from_json(&target, &mut seeds)?;
-        self.bootstrap_chain(target.key(), &seeds).await
+        let started = Instant::now();
+        let concurrency = self.handle.shared.config.fetch_concurrency;
+        let prefetched = prefetch_headers(&*self.client()?, &target, concurrency).await?;
+        tracing::info!(
+            tipsets = prefetched.tipsets,
+            headers = prefetched.headers.len(),
+            secs = started.elapsed().as_secs_f64(),
+            "headers prefetched by height"
+        );
+        self.bootstrap_chain(target.key(), &prefetched.headers)
+            .await
     }
 
     async fn bootstrap_import(&mut self, path: PathBuf) -> Result<(), IngestError> {
         tracing::info!(path = %path.display(), "importing snapshot");
-        let p = path.clone();
-        let imported = tokio::task::spawn_blocking(move || crate::snapshot::import_to_map(&p))
-            .await
-            .map_err(|e| IngestError::Import {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?
-            .map_err(|e| IngestError::Import {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        let (blocks, summary) = imported;
+        let dir = self.handle.shared.repo.root().to_path_buf();
+        let started = Instant::now();
+        let (blocks, summary) =
+            tokio::task::spawn_blocking(move || SpilledBlocks::build(&path, &dir))
+                .await
+                .map_err(|e| IngestError::Task(e.to_string()))??;
         tracing::info!(
             blocks = summary.blocks,
             bytes = summary.bytes,
-            "snapshot read"
+            secs = started.elapsed().as_secs_f64(),
+            "snapshot read and spilled"
         );
         self.bootstrap_chain(summary.head.cids().to_vec(), &blocks)
             .await
     }
 
     /// Links what the rules want, unlinks what they no longer want, pins.
-    async fn settle(&mut self, first: &HashMap<Cid, Vec<u8>>) -> Result<(), IngestError> {
+    /// `split` links big DAGs in parts (bootstrap: bounded memory).
+    async fn settle(&mut self, first: &dyn BlockSource, split: bool) -> Result<(), IngestError> {
         let shared = self.handle.shared.clone();
         let head = shared.window.lock().head().map(|h| h.height);
         if let Some(head) = head {
@@ -356,13 +375,26 @@ impl Ingester {
                 .iter()
                 .flat_map(|s| s.cids.iter().map(move |c| (*c, link_kind(s.kind))))
                 .collect();
-            match shared.store.link_many(&roots, &source).await {
+            let linked = if split {
+                shared
+                    .store
+                    .link_in_parts(&roots, &source, SPLIT_FRONTIER)
+                    .await
+                    .map_err(IngestError::from)
+            } else {
+                shared
+                    .store
+                    .link_many(&roots, &source)
+                    .await
+                    .map_err(IngestError::from)
+            };
+            match linked {
                 Ok(_) => {
                     shared.metrics.links.inc();
                     shared.window.lock().mark_linked(chunk);
                 }
                 Err(err) => {
-                    result = Err(err.into());
+                    result = Err(err);
                     break;
                 }
             }

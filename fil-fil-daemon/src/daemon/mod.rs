@@ -12,9 +12,11 @@ pub mod ingest;
 pub mod metrics;
 pub mod node;
 pub mod pins;
+pub mod prefetch;
 pub mod repo;
 pub mod service;
 pub mod source;
+pub mod spill;
 pub mod window;
 
 pub use config::{ConfigError, DaemonConfig, Settings};

@@ -31,6 +31,11 @@ impl NodeConn {
         }
     }
 
+    /// Where the node is.
+    pub fn info(&self) -> &ApiInfo {
+        &self.info
+    }
+
     /// The current client if it is still connected.
     pub fn client(&self) -> Option<Arc<LotusClient>> {
         self.current

@@ -82,7 +82,10 @@ pub struct Daemon {
 /// The store configuration the daemon uses (header spine, fetch pipelining).
 pub fn dag_config(config: &DaemonConfig) -> DagConfig {
     DagConfig {
-        batch_size: config.fetch_concurrency,
+        batch_size: match config.fetch_batch {
+            0 => config.fetch_concurrency,
+            n => n,
+        },
         max_in_flight: 4,
         ..DagConfig::default()
     }
@@ -154,7 +157,12 @@ impl Daemon {
         let cancel = CancellationToken::new();
         let (tx, rx) = mpsc::unbounded_channel();
         let follower = tokio::spawn(follow(node.clone(), metrics.clone(), tx, cancel.clone()));
-        let source = RpcSource::new(node, metrics, config.fetch_concurrency);
+        let source = RpcSource::new(
+            node,
+            metrics,
+            config.fetch_concurrency,
+            config.fetch_batch > 0,
+        );
         let ingester = Ingester::new(handle.clone(), source);
         let ingest = tokio::spawn(ingester.run(rx, cancel.clone()));
         Ok(Daemon {

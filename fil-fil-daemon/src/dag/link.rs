@@ -1,8 +1,9 @@
 //! `link`: take references on DAGs, fetching what is missing.
 //!
-//! Breadth-first: each level's missing CIDs are fetched in batches (several in
-//! flight), verified and *staged*; CIDs already held or staged just gain a count
-//! and are not descended into. Counts on held blocks are added in place as the walk
+//! Breadth-first by arrival: missing CIDs are fetched in batches (several in
+//! flight); each answered batch is verified and *staged* and its edges classified
+//! at once, so the next requests go out without waiting for the level to end.
+//! CIDs already held or staged just gain a count and are not descended into. Counts on held blocks are added in place as the walk
 //! meets them (one index probe each) and logged; staged blocks are inserted only
 //! once the whole walk succeeded. On failure the logged counts are taken back, so
 //! the store's blocks and counts end exactly as before (readers may briefly see
@@ -21,11 +22,12 @@
 //! roots, then their parent, then unlink the subtree roots; the benchmark builds
 //! its 10^7-object tree that way).
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 use ahash::AHashMap as HashMap;
 use cid::Cid;
-use futures::stream::FuturesOrdered;
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use parking_lot::RwLockWriteGuard;
 
@@ -90,12 +92,17 @@ fn check_kind(cid: &Cid, held: LinkKind, requested: LinkKind) -> Result<(), Link
 /// Keys looked up together so their cache misses overlap.
 const TOUCH_BATCH: usize = 32;
 
-async fn fetch_batch<'a>(
-    source: &'a dyn BlockSource,
-    chunk: &'a [Cid],
-) -> Result<(&'a [Cid], Vec<Option<Vec<u8>>>), LinkError> {
+/// Smallest batch worth splitting a known set of CIDs into.
+const MIN_SPLIT: usize = 32;
+
+// An `async fn` rather than a closure: the closure form makes the link future
+// fail `Send` (higher-ranked lifetimes), and the daemon must be able to spawn it.
+async fn fetch_batch(
+    source: &dyn BlockSource,
+    chunk: Vec<Cid>,
+) -> Result<(Vec<Cid>, Vec<Option<Vec<u8>>>), LinkError> {
     let blocks = source
-        .get_many(chunk)
+        .get_many(&chunk)
         .await
         .map_err(|source| LinkError::Source {
             cid: chunk[0],
@@ -158,15 +165,43 @@ impl DagStore {
         }
     }
 
+    /// Breadth-first by arrival rather than by level: each answered batch is
+    /// staged and its edges classified at once, and new requests go out whenever
+    /// a slot frees up, so fetching never waits for a whole level to finish (a
+    /// state tree is a handful of levels; draining the pipe between them costs a
+    /// round trip each).
     async fn walk(
         &self,
         stage: &mut Stage,
-        mut level: Vec<Pending>,
+        level: Vec<Pending>,
         source: &dyn BlockSource,
     ) -> Result<(), LinkError> {
-        while !level.is_empty() {
-            let wanted = self.classify(stage, std::mem::take(&mut level))?;
-            level = self.fetch_level(stage, &wanted, source).await?;
+        let config = &self.shared.config;
+        let batch_size = config.batch_size.max(1);
+        let max_in_flight = config.max_in_flight.max(1);
+        let mut wanted: VecDeque<Cid> = self.classify(stage, level)?.into();
+        let mut in_flight = FuturesUnordered::new();
+        let mut edges = Vec::new();
+        loop {
+            while in_flight.len() < max_in_flight && !wanted.is_empty() {
+                // Spread what is known over the free slots, but not into
+                // batches so small that per-request costs dominate.
+                let free = max_in_flight - in_flight.len();
+                let n = wanted
+                    .len()
+                    .div_ceil(free)
+                    .max(MIN_SPLIT)
+                    .min(batch_size)
+                    .min(wanted.len());
+                let chunk: Vec<Cid> = wanted.drain(..n).collect();
+                in_flight.push(fetch_batch(source, chunk));
+            }
+            let Some(answer) = in_flight.next().await else {
+                break;
+            };
+            let (chunk, blocks) = answer?;
+            let next = self.stage_batch(stage, &chunk, blocks, &mut edges)?;
+            wanted.extend(self.classify(stage, next)?);
         }
         Ok(())
     }
@@ -234,48 +269,31 @@ impl DagStore {
         Ok(wanted)
     }
 
-    /// Fetches, verifies and stages `wanted`; returns the next level's edges.
-    async fn fetch_level(
+    /// Verifies and stages one answered batch; returns its blocks' edges.
+    fn stage_batch(
         &self,
         stage: &mut Stage,
-        wanted: &[Cid],
-        source: &dyn BlockSource,
+        chunk: &[Cid],
+        blocks: Vec<Option<Vec<u8>>>,
+        edges: &mut Vec<(Cid, LinkKind)>,
     ) -> Result<Vec<Pending>, LinkError> {
-        let config = &self.shared.config;
-        let spine = config.spine.as_deref();
+        let spine = self.shared.config.spine.as_deref();
         let mut next = Vec::new();
-        let mut edges = Vec::new();
-        // A hand-rolled window instead of `stream::buffered` over a closure: the
-        // closure form makes the link future fail `Send` (higher-ranked lifetimes),
-        // and the daemon must be able to spawn it.
-        let mut chunks = wanted.chunks(config.batch_size.max(1));
-        let mut in_flight = FuturesOrdered::new();
-        loop {
-            while in_flight.len() < config.max_in_flight.max(1) {
-                let Some(chunk) = chunks.next() else { break };
-                in_flight.push_back(fetch_batch(source, chunk));
-            }
-            let Some(batch) = in_flight.next().await else {
-                break;
+        for (cid, data) in chunk.iter().zip(blocks) {
+            let data = data.ok_or(LinkError::Missing { cid: *cid })?;
+            verify_block(cid, &data).map_err(|source| LinkError::Verify { cid: *cid, source })?;
+            let Some(&i) = stage.index.get(&Key::of(cid)) else {
+                // Only requested CIDs are fetched; a source answering for
+                // another CID was caught by the hash check above.
+                return Err(LinkError::Missing { cid: *cid });
             };
-            let (chunk, blocks) = batch?;
-            for (cid, data) in chunk.iter().zip(blocks) {
-                let data = data.ok_or(LinkError::Missing { cid: *cid })?;
-                verify_block(cid, &data)
-                    .map_err(|source| LinkError::Verify { cid: *cid, source })?;
-                let Some(&i) = stage.index.get(&Key::of(cid)) else {
-                    // Only requested CIDs are fetched; a source answering for
-                    // another CID was caught by the hash check above.
-                    return Err(LinkError::Missing { cid: *cid });
-                };
-                let staged = &mut stage.blocks[i];
-                edges.clear();
-                let listed = push_edges(cid, staged.kind, &data, spine, &mut edges)
-                    .map_err(|source| LinkError::Edges { cid: *cid, source })?;
-                staged.children = listed.then(|| Vec::with_capacity(edges.len()));
-                staged.data = data;
-                next.extend(edges.drain(..).map(|(c, k)| (c, k, Some(i))));
-            }
+            let staged = &mut stage.blocks[i];
+            edges.clear();
+            let listed = push_edges(cid, staged.kind, &data, spine, edges)
+                .map_err(|source| LinkError::Edges { cid: *cid, source })?;
+            staged.children = listed.then(|| Vec::with_capacity(edges.len()));
+            staged.data = data;
+            next.extend(edges.drain(..).map(|(c, k)| (c, k, Some(i))));
         }
         Ok(next)
     }

@@ -4,6 +4,8 @@
 //!
 //! - [`DagStore::link`] / [`DagStore::link_many`]: take references, fetching what
 //!   is missing from an async batch [`BlockSource`]; atomic.
+//! - [`DagStore::link_in_parts`]: the same for multi-GB DAGs (bootstrap), in
+//!   slices so staging stays small.
 //! - [`DagStore::unlink`]: drop references, freeing blocks that reach zero.
 //! - [`DagStore::pin`]: snapshot isolation for exports ([`PinGuard`]).
 //! - [`LinkKind::Spine`]: headers linked into the spine hold only their parents.
@@ -33,6 +35,7 @@ mod error;
 mod integrity;
 mod key;
 mod link;
+mod parts;
 mod refs;
 mod source;
 mod state;
@@ -46,6 +49,7 @@ pub use error::{LinkError, RefError};
 pub use integrity::{IntegrityError, IntegrityReport};
 pub use key::LinkKind;
 pub use link::LinkStats;
+pub use parts::PartsError;
 pub use refs::{PinGuard, UnlinkStats};
 pub use source::{BlockGetSource, BlockSource, SourceError};
 pub use store::{Counters, DagConfig, DagStore, MemoryStats};

@@ -48,6 +48,9 @@ pub struct DevnetConfig {
     pub block_delay_secs: u64,
     /// Timestamp of the synthetic genesis.
     pub genesis_timestamp: u64,
+    /// Answer JSON-RPC batches over HTTP; `false` answers them like a go-jsonrpc
+    /// without batch support (HTTP 500, parse error), for clients' fallbacks.
+    pub http_batches: bool,
 }
 
 impl Default for DevnetConfig {
@@ -72,6 +75,7 @@ impl Default for DevnetConfig {
             address_network: 't',
             block_delay_secs: 30,
             genesis_timestamp: 1_700_000_000,
+            http_batches: true,
         }
     }
 }

@@ -10,6 +10,7 @@ use cid::Cid;
 
 use super::metadata::{f3_blob_cid, SnapshotMetadata};
 use super::pipe::{with_pipe, Pipe};
+use super::writeback::WritebackFile;
 use crate::car::CarWriter;
 use crate::chain::{tipset_height, SnapshotWalk, SnapshotWindow, TipsetKey, WalkError};
 use crate::ipld::BlockGet;
@@ -199,8 +200,9 @@ where
     })
 }
 
-/// [`export`] into `path`: written to a temporary file in the same directory,
-/// synced, then renamed over `path`. On any error nothing is left behind.
+/// [`export`] into `path`: written to a temporary file in the same directory
+/// (its pages sent to the disk as it grows, see [`WritebackFile`]), synced, then
+/// renamed over `path`. On any error nothing is left behind.
 pub fn export_to_path<S: BlockGet + ?Sized>(
     store: &S,
     head: &TipsetKey,
@@ -222,8 +224,8 @@ pub fn export_to_path<S: BlockGet + ?Sized>(
         .tempfile_in(dir)
         .map_err(file_err)?;
     let file = tmp.as_file().try_clone().map_err(file_err)?;
-    let (file, summary) = export(store, head, options, file, progress)?;
-    file.sync_all().map_err(file_err)?;
+    let (file, summary) = export(store, head, options, WritebackFile::new(file), progress)?;
+    file.sync().map_err(file_err)?;
     tmp.persist(path).map_err(|e| file_err(e.error))?;
     Ok(summary)
 }

@@ -7,6 +7,7 @@ mod import;
 mod metadata;
 mod pipe;
 pub mod synthetic;
+mod writeback;
 
 pub use export::{
     export, export_to_path, Compression, ExportError, ExportOptions, ExportSummary, F3Blob,
@@ -14,3 +15,4 @@ pub use export::{
 };
 pub use import::{import_into, import_reader_into, import_to_map, ImportError, ImportSummary};
 pub use metadata::{f3_blob_cid, SnapshotMetadata, SNAPSHOT_VERSION_2};
+pub use writeback::{WritebackFile, KICK_BYTES};

@@ -1,6 +1,7 @@
 //! JSON-RPC over plain HTTP POST, single requests and batches, with go-jsonrpc's
 //! status codes: protocol errors answer 500 (400 for an empty or invalid request),
-//! method results and method errors 200. Channel methods are refused.
+//! method results and method errors 200. Channel methods are refused. Batches
+//! can be switched off (`DevnetConfig::http_batches`) to play an older node.
 
 use std::sync::Arc;
 
@@ -38,6 +39,9 @@ pub async fn handle(
         )
     };
     if text.starts_with('[') && text.ends_with(']') {
+        if !shared.node.config.http_batches {
+            return parse_failed();
+        }
         let Ok(frames) = serde_json::from_str::<Vec<Value>>(text) else {
             return parse_failed();
         };

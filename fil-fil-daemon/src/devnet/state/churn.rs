@@ -16,13 +16,13 @@ use fvm_ipld_hamt::{BytesKey, Hamt};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
-use serde_bytes::ByteBuf;
 
 use super::genesis::{finish, load_or_migrate, DEAL_DURATION, SECTOR_LIFETIME};
+use super::market::{churn_datacap, churn_market};
 use super::overlay::Overlay;
 use super::types::{
-    AccountState, Claim, DatacapState, DealProposal, DealState, InitState, MarketState, MinerState,
-    PowerState, PreCommit, RewardState, SectorInfo,
+    AccountState, Claim, DealProposal, InitState, MinerState, PowerState, PreCommit, RewardState,
+    SectorInfo,
 };
 use super::*;
 use crate::devnet::objects::{bigint_bytes, bigint_value, Message};
@@ -30,10 +30,14 @@ use crate::devnet::objects::{bigint_bytes, bigint_value, Message};
 /// Sizing rounds per epoch; the first usually lands within a few percent.
 const MAX_ROUNDS: usize = 6;
 /// A round aims this far under what is missing, so the epoch approaches the
-/// target from below instead of overshooting it.
-const UNDERSHOOT: f64 = 0.9;
+/// target from below instead of overshooting it; close enough to the target
+/// that a round sized from a good estimate lands within `TOLERANCE` and is the
+/// epoch's only one (each extra round re-flushes the touched roots and recounts).
+const UNDERSHOOT: f64 = 0.97;
 /// Close enough: stop when less than 1/TOLERANCE of the target is missing.
 const TOLERANCE: usize = 25;
+/// RNG stream of a round's new deals (far from the actor IDs other streams use).
+const NEW_DEALS_STREAM: u64 = 1 << 40;
 
 /// New blocks one churn operation yields, learned from the previous epochs'
 /// first rounds (it grows with the state's depth and shrinks as paths share).
@@ -130,15 +134,15 @@ fn bump_reward<BS: Blockstore>(
 
 /// How one round's operations split between the kinds of churn.
 #[derive(Debug)]
-struct Plan {
+pub(super) struct Plan {
     /// Sector extensions per miner index (miners touched also prove new sectors).
     sector_updates: Vec<usize>,
-    deal_updates: usize,
-    datacap_updates: usize,
-    new_holders: u64,
+    pub(super) deal_updates: usize,
+    pub(super) datacap_updates: usize,
+    pub(super) new_holders: u64,
     balance_changes: usize,
     new_actors: u64,
-    seed: u64,
+    pub(super) seed: u64,
 }
 
 impl Plan {
@@ -162,18 +166,20 @@ impl Plan {
     }
 }
 
-/// What churning one miner produced.
+/// A miner churned this round: its sector extensions and how many new sectors
+/// it proves (one deal each). `proven` is drawn before the parallel section so
+/// the market can publish the deals while the miners rewrite their own state.
 #[derive(Debug)]
-struct MinerOutcome {
+struct MinerJob {
     id: u64,
     actor: ActorState,
+    updates: usize,
     proven: u64,
-    deals: Vec<DealProposal>,
 }
 
-/// One round of operations: miners, datacap and existing deals in parallel
-/// (independent structures, each with its own RNG stream), then the market's
-/// new deals, power claims and the actors HAMT serially.
+/// One round of operations: miners, datacap and market (each an independent
+/// structure with its own RNG stream) in parallel, then power claims and the
+/// actors HAMT serially.
 fn churn_round(
     bs: &Overlay<'_>,
     actors: &mut Actors<&Overlay<'_>>,
@@ -183,67 +189,81 @@ fn churn_round(
     rng: &mut ChaCha20Rng,
 ) -> Result<(), StateError> {
     let plan = Plan::draw(ops, pop.miners, rng);
+    let mut deal_rng = task_rng(plan.seed, NEW_DEALS_STREAM);
     let mut jobs = Vec::new();
+    let mut new_deals = Vec::new();
     for (i, &updates) in plan.sector_updates.iter().enumerate() {
         let id = MINER_BASE + i as u64;
-        if updates > 0 {
-            if let Some(a) = get_actor(actors, id)? {
-                jobs.push((id, a, updates));
+        if updates == 0 {
+            continue;
+        }
+        if let Some(actor) = get_actor(actors, id)? {
+            let proven = deal_rng.gen_range(1..=2u64);
+            for _ in 0..proven {
+                new_deals.push(DealProposal {
+                    piece_cid: piece_cid(&mut deal_rng),
+                    piece_size: 32 << 30,
+                    provider: id_address(id),
+                    start_epoch: epoch + 100,
+                    end_epoch: epoch + DEAL_DURATION,
+                });
             }
+            jobs.push(MinerJob {
+                id,
+                actor,
+                updates,
+                proven,
+            });
         }
     }
-    let (Some(market_actor), Some(datacap_actor)) =
+    let (Some(mut market_actor), Some(mut datacap_actor)) =
         (get_actor(actors, MARKET)?, get_actor(actors, DATACAP)?)
     else {
         return Ok(());
     };
-    let market: MarketState = decode(bs, &market_actor.head)?;
-    let (miners, (datacap, states)) = rayon::join(
+    let (miners, (datacap, market)) = rayon::join(
         || {
-            jobs.into_par_iter()
-                .map(|(id, a, n)| churn_miner(bs, id, a, n, epoch, plan.seed))
+            jobs.par_iter()
+                .map(|job| churn_miner(bs, job, epoch, plan.seed))
                 .collect::<Result<Vec<_>, StateError>>()
         },
         || {
             rayon::join(
                 || churn_datacap(bs, &datacap_actor, &plan),
-                || update_deals(bs, &market, &plan, epoch),
+                || churn_market(bs, &market_actor, &plan, new_deals, epoch),
             )
         },
     );
     let miners = miners?;
-    let mut market_actor = market_actor;
-    market_actor.head = add_deals(bs, market, states?, &miners)?;
+    market_actor.head = market?;
     set_actor(actors, MARKET, market_actor)?;
-    let mut datacap_actor = datacap_actor;
     datacap_actor.head = datacap?;
     set_actor(actors, DATACAP, datacap_actor)?;
-    add_power(bs, actors, &miners)?;
-    for m in miners {
-        set_actor(actors, m.id, m.actor)?;
+    add_power(bs, actors, &jobs)?;
+    for (job, actor) in jobs.iter().zip(miners) {
+        set_actor(actors, job.id, actor)?;
     }
     let mut rng = task_rng(plan.seed, 0);
     change_balances(bs, actors, pop, plan.balance_changes, &mut rng)?;
     create_actors(bs, actors, plan.new_actors)
 }
 
-/// Extends `updates` random sectors of a miner, proves 1–2 new ones (retiring
-/// their pre-commits) and pre-commits the next: copies paths in its sectors AMT
-/// and pre-commits HAMT.
+/// Extends `job.updates` random sectors of a miner, proves `job.proven` new ones
+/// (retiring their pre-commits) and pre-commits the next: copies paths in its
+/// sectors AMT and pre-commits HAMT. Returns the miner's new actor entry.
 fn churn_miner(
     bs: &Overlay<'_>,
-    id: u64,
-    mut miner_actor: ActorState,
-    updates: usize,
+    job: &MinerJob,
     epoch: i64,
     seed: u64,
-) -> Result<MinerOutcome, StateError> {
-    let mut rng = task_rng(seed, id);
+) -> Result<ActorState, StateError> {
+    let mut rng = task_rng(seed, job.id);
+    let mut miner_actor = job.actor.clone();
     let mut miner: MinerState = decode(bs, &miner_actor.head)?;
     let mut sectors = Amt::<SectorInfo, _>::load(&miner.sectors, bs)?;
     let mut pre =
         Hamt::<_, PreCommit>::load_with_bit_width(&miner.pre_commits, bs, HAMT_BIT_WIDTH)?;
-    for _ in 0..updates {
+    for _ in 0..job.updates {
         if miner.next_sector == 0 {
             break;
         }
@@ -254,9 +274,7 @@ fn churn_miner(
             sectors.set(number, info)?;
         }
     }
-    let proven = rng.gen_range(1..=2u64);
-    let mut deals = Vec::new();
-    for _ in 0..proven {
+    for _ in 0..job.proven {
         let number = miner.next_sector;
         miner.next_sector += 1;
         let sealed = sealed_cid(&mut rng);
@@ -281,112 +299,18 @@ fn churn_miner(
                 deal_weight: bigint_bytes(rng.gen_range(0..1u128 << 60)),
             },
         )?;
-        deals.push(DealProposal {
-            piece_cid: piece_cid(&mut rng),
-            piece_size: 32 << 30,
-            provider: id_address(id),
-            start_epoch: epoch + 100,
-            end_epoch: epoch + DEAL_DURATION,
-        });
     }
     miner.sectors = sectors.flush()?;
     miner.pre_commits = pre.flush()?;
     miner_actor.head = put(bs, &miner)?;
     miner_actor.nonce += 1;
-    Ok(MinerOutcome {
-        id,
-        actor: miner_actor,
-        proven,
-        deals,
-    })
-}
-
-/// Datacap transfers between random holders, plus new holders.
-fn churn_datacap(
-    bs: &Overlay<'_>,
-    datacap_actor: &ActorState,
-    plan: &Plan,
-) -> Result<Cid, StateError> {
-    let mut rng = task_rng(plan.seed, DATACAP);
-    let mut state: DatacapState = decode(bs, &datacap_actor.head)?;
-    let mut balances =
-        Hamt::<_, ByteBuf>::load_with_bit_width(&state.balances, bs, HAMT_BIT_WIDTH)?;
-    for _ in 0..plan.new_holders {
-        let key = BytesKey(id_address(DATACAP_HOLDER_BASE + state.holders));
-        state.holders += 1;
-        balances.set(
-            key,
-            ByteBuf::from(bigint_bytes(rng.gen_range(1..1u128 << 60))),
-        )?;
-    }
-    if state.holders > 0 {
-        for _ in 0..plan.datacap_updates {
-            let holder = DATACAP_HOLDER_BASE + rng.gen_range(0..state.holders);
-            balances.set(
-                BytesKey(id_address(holder)),
-                ByteBuf::from(bigint_bytes(rng.gen_range(1..1u128 << 70))),
-            )?;
-        }
-    }
-    state.balances = balances.flush()?;
-    put(bs, &state)
-}
-
-/// Updates random existing deal states (payments, activations); the AMT comes
-/// back unflushed so the round's new deals join the same flush.
-fn update_deals<'s>(
-    bs: &'s Overlay<'s>,
-    market: &MarketState,
-    plan: &Plan,
-    epoch: i64,
-) -> Result<Amt<DealState, &'s Overlay<'s>>, StateError> {
-    let mut rng = task_rng(plan.seed, MARKET);
-    let mut states = Amt::<DealState, _>::load(&market.states, bs)?;
-    if market.next_id > 0 {
-        for _ in 0..plan.deal_updates {
-            let id = rng.gen_range(0..market.next_id);
-            let start = states.get(id)?.map_or(epoch, |s| s.sector_start_epoch);
-            states.set(
-                id,
-                DealState {
-                    sector_start_epoch: start,
-                    last_updated_epoch: epoch,
-                    slash_epoch: -1,
-                },
-            )?;
-        }
-    }
-    Ok(states)
-}
-
-fn add_deals(
-    bs: &Overlay<'_>,
-    mut market: MarketState,
-    mut states: Amt<DealState, &Overlay<'_>>,
-    miners: &[MinerOutcome],
-) -> Result<Cid, StateError> {
-    let mut proposals = Amt::<DealProposal, _>::load(&market.proposals, bs)?;
-    for deal in miners.iter().flat_map(|m| &m.deals) {
-        proposals.set(market.next_id, deal.clone())?;
-        states.set(
-            market.next_id,
-            DealState {
-                sector_start_epoch: deal.start_epoch - 100,
-                last_updated_epoch: -1,
-                slash_epoch: -1,
-            },
-        )?;
-        market.next_id += 1;
-    }
-    market.proposals = proposals.flush()?;
-    market.states = states.flush()?;
-    put(bs, &market)
+    Ok(miner_actor)
 }
 
 fn add_power(
     bs: &Overlay<'_>,
     actors: &mut Actors<&Overlay<'_>>,
-    miners: &[MinerOutcome],
+    miners: &[MinerJob],
 ) -> Result<(), StateError> {
     let Some(mut power_actor) = get_actor(actors, POWER)? else {
         return Ok(());

@@ -6,6 +6,7 @@
 
 mod churn;
 mod genesis;
+mod market;
 mod overlay;
 mod types;
 

@@ -3,19 +3,33 @@
 //! flush writes a fresh root path; only the blocks the final state root reaches
 //! are real. The overlay keeps fresh blocks aside, counts the ones reachable
 //! from a root (the epoch's true churn), and commits exactly those in one batch.
+//!
+//! Counting walks every fresh block after each sizing round, so each block's
+//! links to other fresh blocks are found once, when it is written (on whichever
+//! churn thread wrote it), and the walks only follow those lists.
 
 use std::sync::Arc;
 
 use cid::Cid;
+use parking_lot::RwLock;
 
 use super::super::store::MemStore;
-use crate::ipld::scan_links;
+use crate::ipld::{scan_links, DAG_CBOR};
+
+/// A block written during the transition, with its links to blocks that were
+/// fresh when it was written. A block's children are always written before it
+/// (its bytes hold their CIDs), so the list is complete.
+#[derive(Debug)]
+struct Fresh {
+    data: Arc<[u8]>,
+    fresh_links: Vec<Cid>,
+}
 
 /// Base store plus the blocks written since the overlay was opened.
 #[derive(Debug)]
 pub struct Overlay<'a> {
     base: &'a MemStore,
-    fresh: MemStore,
+    fresh: RwLock<hashbrown::HashMap<Cid, Fresh, ahash::RandomState>>,
 }
 
 impl<'a> Overlay<'a> {
@@ -23,31 +37,26 @@ impl<'a> Overlay<'a> {
     pub fn new(base: &'a MemStore) -> Self {
         Self {
             base,
-            fresh: MemStore::new(),
+            fresh: RwLock::default(),
         }
     }
 
     /// The fresh blocks reachable from `roots` (links into the base store end
     /// the walk: those blocks were already reachable before).
     fn reachable(&self, roots: &[Cid]) -> Vec<(Cid, Arc<[u8]>)> {
+        let fresh = self.fresh.read();
         let mut seen = hashbrown::HashSet::with_hasher(ahash::RandomState::new());
-        let mut stack: Vec<Cid> = roots.to_vec();
+        let mut stack: Vec<&Cid> = roots.iter().collect();
         let mut out = Vec::new();
         while let Some(cid) = stack.pop() {
-            if !seen.insert(cid) {
+            if !seen.insert(*cid) {
                 continue;
             }
-            let Some(data) = self.fresh.get(&cid) else {
+            let Some(block) = fresh.get(cid) else {
                 continue;
             };
-            // Every fresh block is DAG-CBOR we just encoded; a scan cannot fail,
-            // and if it did the block simply contributes no further links.
-            let _ = scan_links(&data, |link| {
-                if !seen.contains(&link) {
-                    stack.push(link);
-                }
-            });
-            out.push((cid, data));
+            stack.extend(block.fresh_links.iter());
+            out.push((*cid, block.data.clone()));
         }
         out
     }
@@ -66,21 +75,36 @@ impl<'a> Overlay<'a> {
 
 impl fvm_ipld_blockstore::Blockstore for Overlay<'_> {
     fn get(&self, k: &Cid) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self
-            .fresh
-            .get(k)
-            .or_else(|| self.base.get(k))
-            .map(|b| b.to_vec()))
+        if let Some(block) = self.fresh.read().get(k) {
+            return Ok(Some(block.data.to_vec()));
+        }
+        Ok(self.base.get(k).map(|b| b.to_vec()))
     }
 
     fn put_keyed(&self, k: &Cid, block: &[u8]) -> anyhow::Result<()> {
-        if !self.base.contains(k) {
-            self.fresh.insert(*k, block);
+        if self.base.contains(k) || self.fresh.read().contains_key(k) {
+            return Ok(());
         }
+        let mut fresh_links = Vec::new();
+        {
+            let fresh = self.fresh.read();
+            // Every fresh block is DAG-CBOR we just encoded; one that did not
+            // scan would simply link nowhere. Other codecs (sealed sectors,
+            // pieces) are never blocks here.
+            let _ = scan_links(block, |link| {
+                if link.codec() == DAG_CBOR && fresh.contains_key(&link) {
+                    fresh_links.push(link);
+                }
+            });
+        }
+        self.fresh.write().entry(*k).or_insert(Fresh {
+            data: Arc::from(block),
+            fresh_links,
+        });
         Ok(())
     }
 
     fn has(&self, k: &Cid) -> anyhow::Result<bool> {
-        Ok(self.fresh.contains(k) || self.base.contains(k))
+        Ok(self.fresh.read().contains_key(k) || self.base.contains(k))
     }
 }
