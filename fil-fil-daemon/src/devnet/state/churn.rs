@@ -73,11 +73,13 @@ pub fn next_state(
     let mut root = finish(&overlay, &mut actors)?;
     let mut made = overlay.count_reachable(&[root]);
     let mut per_op = estimate.0;
+    let mut rounds = 0;
     for round in 0..MAX_ROUNDS {
         let missing = target.saturating_sub(made);
         if missing == 0 || missing * TOLERANCE <= target {
             break;
         }
+        rounds += 1;
         let ops = ((missing as f64 * UNDERSHOOT / per_op).ceil() as usize).max(1);
         churn_round(&overlay, &mut actors, pop, epoch, ops, rng)?;
         root = finish(&overlay, &mut actors)?;
@@ -88,6 +90,7 @@ pub fn next_state(
         }
         made = now;
     }
+    tracing::debug!(epoch, target, made, rounds, "state churn sized");
     overlay.commit(&[root]);
     Ok(root)
 }
