@@ -185,6 +185,14 @@ impl Ingester {
             }
             Err(err) => {
                 self.dirty = true;
+                if let IngestError::Link(link) = &err {
+                    if let LinkError::Verify { cid, .. } = **link {
+                        // The store hashes every block it is given; only the
+                        // node can have sent these bytes.
+                        shared.metrics.hash_mismatches.inc();
+                        tracing::error!(%cid, "node returned bytes that do not hash to the CID; refused");
+                    }
+                }
                 shared.metrics.ingest_errors.inc();
                 tracing::warn!(%err, "ingestion step failed; will retry");
                 *shared.last_error.lock() = Some(err.to_string());
