@@ -3,10 +3,10 @@
 //! window applies/reverts, then settles the store: links what the rules now want
 //! (fetching from the node, pipelined and hash-checked), marks it held, marks and
 //! unlinks what left the window, and pins scheduled epochs. A failed link rolls
-//! back in the store and is retried; nothing unverified is ever held.
+//! back in the store and is retried; nothing unverified is ever held. Bootstrap
+//! of an empty window is in [`super::bootstrap`].
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cid::Cid;
@@ -14,13 +14,13 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 use super::blocks::Layered;
-use super::entry::{chain_from_store, entry_from_json, EntryError};
+use super::entry::{entry_from_json, EntryError};
 use super::follower::FollowEvent;
 use super::pins::Pin;
-use super::prefetch::{prefetch_headers, PrefetchError};
+use super::prefetch::PrefetchError;
 use super::service::DaemonHandle;
 use super::source::RpcSource;
-use super::spill::{SpillError, SpilledBlocks};
+use super::spill::SpillError;
 use super::window::{RootKind, RootSet, WindowError};
 use crate::dag::{BlockSource, LinkError, LinkKind, PartsError, RefError};
 use crate::lotus::json::{HeadChange, HeadChangeType, TipSetJson};
@@ -89,8 +89,8 @@ impl From<RefError> for IngestError {
 
 /// Owns ingestion; see the module docs.
 pub struct Ingester {
-    handle: DaemonHandle,
-    rpc: RpcSource,
+    pub(super) handle: DaemonHandle,
+    pub(super) rpc: RpcSource,
     /// References of reverted tipsets still to drop (after the next links, so
     /// blocks shared with the new branch are not freed and refetched).
     pending_unlinks: Vec<RootSet>,
@@ -185,6 +185,14 @@ impl Ingester {
             }
             Err(err) => {
                 self.dirty = true;
+                if let IngestError::Link(link) = &err {
+                    if let LinkError::Verify { cid, .. } = **link {
+                        // The store hashes every block it is given; only the
+                        // node can have sent these bytes.
+                        shared.metrics.hash_mismatches.inc();
+                        tracing::error!(%cid, "node returned bytes that do not hash to the CID; refused");
+                    }
+                }
                 shared.metrics.ingest_errors.inc();
                 tracing::warn!(%err, "ingestion step failed; will retry");
                 *shared.last_error.lock() = Some(err.to_string());
@@ -234,7 +242,7 @@ impl Ingester {
         self.settle(&seeds, false).await
     }
 
-    fn client(&self) -> Result<std::sync::Arc<crate::lotus::LotusClient>, IngestError> {
+    pub(super) fn client(&self) -> Result<std::sync::Arc<crate::lotus::LotusClient>, IngestError> {
         self.handle
             .shared
             .node
@@ -289,75 +297,13 @@ impl Ingester {
         Ok(())
     }
 
-    /// Links `head`'s headers temporarily (which pulls the whole header spine),
-    /// reads the chain back from the store, applies it and settles.
-    async fn bootstrap_chain(
-        &mut self,
-        head: Vec<Cid>,
-        blocks: &dyn BlockSource,
-    ) -> Result<(), IngestError> {
-        let store = self.handle.shared.store.clone();
-        let roots: Vec<_> = head.iter().map(|c| (*c, LinkKind::Spine)).collect();
-        let source = Layered {
-            first: blocks,
-            then: &self.rpc,
-        };
-        let stats = store.link_many(&roots, &source).await?;
-        tracing::info!(headers = stats.fetched, "header spine linked");
-        let result = async {
-            let chain = chain_from_store(&store, &head)?;
-            {
-                let mut window = self.handle.shared.window.lock();
-                for entry in chain {
-                    window.apply(entry)?;
-                }
-            }
-            self.settle(blocks, true).await
-        }
-        .await;
-        store.unlink_many(&head).await?;
-        result
-    }
-
-    async fn bootstrap_node(&mut self, target: TipSetJson) -> Result<(), IngestError> {
-        tracing::info!(
-            height = target.height,
-            "bootstrapping the window from the node"
-        );
-        let started = Instant::now();
-        let concurrency = self.handle.shared.config.fetch_concurrency;
-        let prefetched = prefetch_headers(&*self.client()?, &target, concurrency).await?;
-        tracing::info!(
-            tipsets = prefetched.tipsets,
-            headers = prefetched.headers.len(),
-            secs = started.elapsed().as_secs_f64(),
-            "headers prefetched by height"
-        );
-        self.bootstrap_chain(target.key(), &prefetched.headers)
-            .await
-    }
-
-    async fn bootstrap_import(&mut self, path: PathBuf) -> Result<(), IngestError> {
-        tracing::info!(path = %path.display(), "importing snapshot");
-        let dir = self.handle.shared.repo.root().to_path_buf();
-        let started = Instant::now();
-        let (blocks, summary) =
-            tokio::task::spawn_blocking(move || SpilledBlocks::build(&path, &dir))
-                .await
-                .map_err(|e| IngestError::Task(e.to_string()))??;
-        tracing::info!(
-            blocks = summary.blocks,
-            bytes = summary.bytes,
-            secs = started.elapsed().as_secs_f64(),
-            "snapshot read and spilled"
-        );
-        self.bootstrap_chain(summary.head.cids().to_vec(), &blocks)
-            .await
-    }
-
     /// Links what the rules want, unlinks what they no longer want, pins.
     /// `split` links big DAGs in parts (bootstrap: bounded memory).
-    async fn settle(&mut self, first: &dyn BlockSource, split: bool) -> Result<(), IngestError> {
+    pub(super) async fn settle(
+        &mut self,
+        first: &dyn BlockSource,
+        split: bool,
+    ) -> Result<(), IngestError> {
         let shared = self.handle.shared.clone();
         let head = shared.window.lock().head().map(|h| h.height);
         if let Some(head) = head {

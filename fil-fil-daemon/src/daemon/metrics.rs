@@ -52,7 +52,7 @@ pub struct Metrics {
     pub reconnects: Counter,
     /// Blocks refused because their bytes did not hash to their CID.
     pub hash_mismatches: Counter,
-    /// Blocks fetched from the node (and verified).
+    /// Blocks fetched from the node (the store verifies each before use).
     pub fetched_blocks: Counter,
     /// Bytes of those blocks.
     pub fetched_bytes: Counter,
@@ -173,7 +173,7 @@ impl Metrics {
         );
         reg.register(
             "fetched_blocks",
-            "Blocks fetched from the node and verified",
+            "Blocks fetched from the node (each verified by the store before use)",
             m.fetched_blocks.clone(),
         );
         reg.register(

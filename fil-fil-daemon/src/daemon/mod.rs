@@ -3,6 +3,7 @@
 //! snapshot epochs, checkpoints to the repo and serves snapshots to the API.
 
 pub mod blocks;
+pub mod bootstrap;
 pub mod checkpoint;
 pub mod config;
 pub mod control;
