@@ -240,36 +240,40 @@ impl<'w> GraphWalk<'w> {
         if !emit && !scan {
             return Ok(());
         }
-        let node = match target {
+        let (node, children) = match target {
             Target::Id(id) => {
-                let data = view.node(id).data;
+                let node = view.node(id);
                 if emit {
                     cid_to_bytes(&cid, &mut self.cid_bytes);
-                    visit(&self.cid_bytes, data)?;
-                    self.tally.count(data.len());
+                    visit(&self.cid_bytes, node.data)?;
+                    self.tally.count(node.data.len());
                 }
-                FrameNode::Id(id)
+                (FrameNode::Id(id), node.children)
             }
             Target::Side(_) if identity => {
                 self.inline.push(cid);
-                FrameNode::Inline(self.inline.len() - 1)
+                (FrameNode::Inline(self.inline.len() - 1), None)
             }
             Target::Side(_) => return self.tally.absent(link.missing(cid)),
         };
         if scan {
-            self.push(node, (0, 0), view);
+            self.push(node, children, (0, 0));
         }
         Ok(())
     }
 
-    fn push(&mut self, node: FrameNode, cid_at: (usize, usize), view: &dyn GraphView) {
-        if let FrameNode::Id(id) = node {
-            if let Some(ids) = view.node(id).children {
-                // Start the bit loads of every child together: their cache
-                // misses overlap instead of being paid one by one as the DFS
-                // reaches them.
-                self.marks.touch(ids);
+    /// Puts a dag-cbor node on the DFS stack; `children` is its stored child-id
+    /// list (if any). A node whose list is empty gets no frame: the list holds
+    /// every link that is exported and not identity-hashed, and it has none, so
+    /// scanning it would skip every link (it scanned cleanly when it was linked).
+    fn push(&mut self, node: FrameNode, children: Option<ChildIds<'_>>, cid_at: (usize, usize)) {
+        if let Some(ids) = children {
+            if ids.is_empty() {
+                return;
             }
+            // Start the bit loads of every child together: their cache misses
+            // overlap instead of being paid one by one as the DFS reaches them.
+            self.marks.touch(ids);
         }
         self.stack.push(Frame {
             node,
@@ -330,7 +334,7 @@ impl<'w> GraphWalk<'w> {
                 if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
                     self.inline.push(cid);
                     let at = (link.offset, link.cid.len());
-                    self.push(FrameNode::Inline(self.inline.len() - 1), at, view);
+                    self.push(FrameNode::Inline(self.inline.len() - 1), None, at);
                 }
                 return Ok(());
             }
@@ -364,13 +368,14 @@ impl<'w> GraphWalk<'w> {
         let descend = codec == DAG_CBOR;
         match target {
             Target::Id(id) => {
+                let child = view.node(id);
                 if before & SEEN == 0 {
-                    let data = view.node(id).data;
-                    visit(link.cid, data)?;
-                    self.tally.count(data.len());
+                    visit(link.cid, child.data)?;
+                    self.tally.count(child.data.len());
                 }
                 if descend {
-                    self.push(FrameNode::Id(id), (link.offset, link.cid.len()), view);
+                    let at = (link.offset, link.cid.len());
+                    self.push(FrameNode::Id(id), child.children, at);
                 }
                 Ok(())
             }
