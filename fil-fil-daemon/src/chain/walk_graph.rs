@@ -240,36 +240,46 @@ impl<'w> GraphWalk<'w> {
         if !emit && !scan {
             return Ok(());
         }
-        let node = match target {
+        let (node, children) = match target {
             Target::Id(id) => {
-                let data = view.node(id).data;
+                let node = view.node(id);
                 if emit {
                     cid_to_bytes(&cid, &mut self.cid_bytes);
-                    visit(&self.cid_bytes, data)?;
-                    self.tally.count(data.len());
+                    visit(&self.cid_bytes, node.data)?;
+                    self.tally.count(node.data.len());
                 }
-                FrameNode::Id(id)
+                (FrameNode::Id(id), node.children)
             }
             Target::Side(_) if identity => {
                 self.inline.push(cid);
-                FrameNode::Inline(self.inline.len() - 1)
+                (FrameNode::Inline(self.inline.len() - 1), None)
             }
             Target::Side(_) => return self.tally.absent(link.missing(cid)),
         };
         if scan {
-            self.push(node, (0, 0), view);
+            self.push(node, children, (0, 0));
         }
         Ok(())
     }
 
-    fn push(&mut self, node: FrameNode, cid_at: (usize, usize), view: &dyn GraphView) {
-        if let FrameNode::Id(id) = node {
-            if let Some(ids) = view.node(id).children {
-                // Start the bit loads of every child together: their cache
-                // misses overlap instead of being paid one by one as the DFS
-                // reaches them.
-                self.marks.touch(ids);
+    /// Puts a dag-cbor node on the DFS stack; `children` is its stored child-id
+    /// list (if any). A node whose list is empty gets no frame: the list holds
+    /// every link that is exported and not identity-hashed, and it has none, so
+    /// scanning it would skip every link (it scanned cleanly when it was linked).
+    /// Returns whether a frame was pushed.
+    fn push(
+        &mut self,
+        node: FrameNode,
+        children: Option<ChildIds<'_>>,
+        cid_at: (usize, usize),
+    ) -> bool {
+        if let Some(ids) = children {
+            if ids.is_empty() {
+                return false;
             }
+            // Start the bit loads of every child together: their cache misses
+            // overlap instead of being paid one by one as the DFS reaches them.
+            self.marks.touch(ids);
         }
         self.stack.push(Frame {
             node,
@@ -277,12 +287,13 @@ impl<'w> GraphWalk<'w> {
             next_child: 0,
             cid_at,
         });
+        true
     }
 
-    /// Moves the top frame to its next link that needs work (skipping identity
-    /// leaves, other codecs and already-walked children in one loop, without
-    /// re-reading the frame), then emits and/or descends into it; pops the frame
-    /// when its links are done.
+    /// Works through the top frame's links: skips identity leaves, other codecs
+    /// and already-walked children without re-reading the frame, emits children
+    /// that need no frame of their own (leaves) and carries on, and returns once
+    /// a child got a frame (it is walked next) or the frame is done (popped).
     fn advance<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
@@ -306,80 +317,84 @@ impl<'w> GraphWalk<'w> {
                 (identity_data(&inline).unwrap_or(&[]), None)
             }
         };
-        let (link, codec, target) = loop {
-            let link = match cursor.next_link(data) {
-                Ok(Some(link)) => link,
-                Ok(None) => {
-                    self.stack.pop();
+        loop {
+            let (link, codec, target) = loop {
+                let link = match cursor.next_link(data) {
+                    Ok(Some(link)) => link,
+                    Ok(None) => {
+                        self.stack.pop();
+                        return Ok(());
+                    }
+                    Err(source) => return Err(self.bad_links(depth, source, view).into()),
+                };
+                let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
+                    return Err(self
+                        .bad_link(depth, &link, "bytes are not a CID", view)
+                        .into());
+                };
+                if hash == IDENTITY {
+                    // Never emitted; only an inline dag-cbor block is descended into.
+                    if codec != DAG_CBOR {
+                        continue;
+                    }
+                    self.stack[depth].cursor = cursor;
+                    let cid = self.parse(depth, &link, view)?;
+                    if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
+                        self.inline.push(cid);
+                        let at = (link.offset, link.cid.len());
+                        self.push(FrameNode::Inline(self.inline.len() - 1), None, at);
+                    }
                     return Ok(());
                 }
-                Err(source) => return Err(self.bad_links(depth, source, view).into()),
-            };
-            let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
-                return Err(self
-                    .bad_link(depth, &link, "bytes are not a CID", view)
-                    .into());
-            };
-            if hash == IDENTITY {
-                // Never emitted; only an inline dag-cbor block is descended into.
-                if codec != DAG_CBOR {
+                if !is_exported_codec(codec) {
+                    // Neither emitted nor descended into: its marks change nothing.
                     continue;
                 }
-                self.stack[depth].cursor = cursor;
-                let cid = self.parse(depth, &link, view)?;
-                if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
-                    self.inline.push(cid);
-                    let at = (link.offset, link.cid.len());
-                    self.push(FrameNode::Inline(self.inline.len() - 1), at, view);
-                }
-                return Ok(());
-            }
-            if !is_exported_codec(codec) {
-                // Neither emitted nor descended into: its marks change nothing.
-                continue;
-            }
-            match children {
-                Some(ids) => {
-                    let Some(id) = ids.get(next_child) else {
-                        let reason = "more links than stored child ids";
-                        return Err(self.bad_link(depth, &link, reason, view).into());
-                    };
-                    next_child += 1;
-                    if !self.marks.walked(id) {
-                        break (link, codec, Target::Id(id));
+                match children {
+                    Some(ids) => {
+                        let Some(id) = ids.get(next_child) else {
+                            let reason = "more links than stored child ids";
+                            return Err(self.bad_link(depth, &link, reason, view).into());
+                        };
+                        next_child += 1;
+                        if !self.marks.walked(id) {
+                            break (link, codec, Target::Id(id));
+                        }
+                    }
+                    None => {
+                        let target = Self::target(view, &self.parse(depth, &link, view)?);
+                        break (link, codec, target);
                     }
                 }
-                None => {
-                    let target = Self::target(view, &self.parse(depth, &link, view)?);
-                    break (link, codec, target);
-                }
+            };
+            self.stack[depth].cursor = cursor;
+            self.stack[depth].next_child = next_child;
+            let before = self.set(&target, WALKED | SEEN);
+            if before & WALKED != 0 {
+                continue;
             }
-        };
-        self.stack[depth].cursor = cursor;
-        self.stack[depth].next_child = next_child;
-        let before = self.set(&target, WALKED | SEEN);
-        if before & WALKED != 0 {
-            return Ok(());
-        }
-        let descend = codec == DAG_CBOR;
-        match target {
-            Target::Id(id) => {
-                if before & SEEN == 0 {
-                    let data = view.node(id).data;
-                    visit(link.cid, data)?;
-                    self.tally.count(data.len());
+            let descend = codec == DAG_CBOR;
+            match target {
+                Target::Id(id) => {
+                    let child = view.node(id);
+                    if before & SEEN == 0 {
+                        visit(link.cid, child.data)?;
+                        self.tally.count(child.data.len());
+                    }
+                    // A child with a frame is walked next; one that needed none
+                    // (a leaf) lets this frame go on without being looked up again.
+                    let at = (link.offset, link.cid.len());
+                    if descend && self.push(FrameNode::Id(id), child.children, at) {
+                        return Ok(());
+                    }
                 }
-                if descend {
-                    self.push(FrameNode::Id(id), (link.offset, link.cid.len()), view);
+                Target::Side(cid) if before & SEEN == 0 || descend => {
+                    let from = self.frame_cid(depth, view);
+                    let missing = self.context(from).missing(cid);
+                    return self.tally.absent(missing);
                 }
-                Ok(())
+                Target::Side(_) => return Ok(()),
             }
-            Target::Side(cid) if before & SEEN == 0 || descend => {
-                let from = self.frame_cid(depth, view);
-                let missing = self.context(from).missing(cid);
-                self.tally.absent(missing)
-            }
-            Target::Side(_) => Ok(()),
         }
     }
 
