@@ -14,6 +14,10 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark: failures should abort loudly
 
+/// The `fil-fil` binary's allocator, so these figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

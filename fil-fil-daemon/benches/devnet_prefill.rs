@@ -6,6 +6,10 @@
 //! 1000) and `DEVNET_BENCH_CHURN` (default 2000, new state objects per epoch;
 //! mainnet writes ~20k). `RAYON_NUM_THREADS` sets the worker threads.
 
+/// The `fil-fil` binary's allocator, so these figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use fil_fil::devnet::{DevnetConfig, Node};

@@ -4,6 +4,10 @@
 //! WebSocket. Prints the median round of each (ms per 256 objects, objects/s,
 //! MB/s of block payload). `DEVNET_RPC_ROUNDS` (default 50) sets the rounds.
 
+/// The `fil-fil` binary's allocator, so these figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use base64::Engine;
