@@ -12,6 +12,9 @@
 //! `cargo bench -p fil-fil-daemon --bench commp` (env: COMMP_BENCH_MIB, default
 //! 1024; COMMP_BENCH_RUNS, default 3). Prints a Markdown table.
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+
 use std::time::{Duration, Instant};
 
 use fil_fil::commp::{CommpHasher, CommpOptions};
@@ -23,19 +26,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// CPU time (user + system) of this process so far, all threads, dead ones included.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
 #[derive(Default, Clone, Copy)]
@@ -56,9 +46,9 @@ fn gbps(bytes: usize, d: Option<Duration>) -> f64 {
 }
 
 fn measure<T>(best: &mut Best, f: impl FnOnce() -> T) -> T {
-    let (c0, t0) = (cpu_time(), Instant::now());
+    let (c0, t0) = (proc_stats::process_cpu(), Instant::now());
     let out = f();
-    best.record(t0.elapsed(), cpu_time().saturating_sub(c0));
+    best.record(t0.elapsed(), proc_stats::process_cpu().saturating_sub(c0));
     out
 }
 

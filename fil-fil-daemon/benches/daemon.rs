@@ -14,6 +14,9 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark: failures should abort loudly
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+
 /// The `fil-fil` binary's allocator, so these figures are the binary's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -75,27 +78,6 @@ fn args() -> Args {
     a
 }
 
-fn proc_status(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
-
-/// User + system CPU of the whole process (10 ms ticks).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_comm
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
 async fn wait_settled(service: &Service, want: Option<Vec<cid::Cid>>) {
     loop {
         let status = service.handle().status();
@@ -142,7 +124,7 @@ async fn main() {
     let s = service.handle().status();
     println!(
         "peak RSS {:.1} MB for {:.1} MB of payload held by the daemon ({} objects)",
-        mb(proc_status("VmHWM:")),
+        mb(proc_stats::proc_status("VmHWM:")),
         mb(s.bytes),
         s.objects,
     );
@@ -182,12 +164,12 @@ async fn follow_bench(a: &Args, work: &Path) -> Service {
         }
     );
     let head = |devnet: &Devnet| Some(devnet.node().head().tipset.cids.clone());
-    let (started, cpu) = (Instant::now(), process_cpu());
+    let (started, cpu) = (Instant::now(), proc_stats::process_cpu());
     let service = Service::start(config, Repo::at(work.join("repo")))
         .await
         .unwrap();
     wait_settled(&service, head(&devnet)).await;
-    let (boot, boot_cpu) = (started.elapsed(), process_cpu() - cpu);
+    let (boot, boot_cpu) = (started.elapsed(), proc_stats::process_cpu() - cpu);
     let s = service.handle().status();
     println!(
         "bootstrap over RPC: {boot:.2?} (process CPU {boot_cpu:.2?}) for {} objects, {:.1} MB ({:.0} objects/s)",
@@ -201,10 +183,10 @@ async fn follow_bench(a: &Args, work: &Path) -> Service {
     let mut new_objects = 0;
     for _ in 0..a.epochs {
         devnet.mine(1).await.unwrap();
-        let (t, cpu) = (Instant::now(), process_cpu());
+        let (t, cpu) = (Instant::now(), proc_stats::process_cpu());
         wait_settled(&service, head(&devnet)).await;
         lat.push(t.elapsed());
-        cpus.push(process_cpu() - cpu);
+        cpus.push(proc_stats::process_cpu() - cpu);
         let now = service.handle().status().objects;
         new_objects += now.saturating_sub(objects);
         objects = now;
@@ -259,15 +241,15 @@ async fn import_bench(a: &Args, work: &Path) -> Service {
         import: Some(car),
         ..DaemonConfig::for_node(ApiInfo::from_url("ws://127.0.0.1:9/rpc/v1", None).unwrap())
     };
-    let rss_before = proc_status("VmRSS:");
-    let (t, cpu) = (Instant::now(), process_cpu());
+    let rss_before = proc_stats::proc_status("VmRSS:");
+    let (t, cpu) = (Instant::now(), proc_stats::process_cpu());
     let service = Service::start(config, Repo::at(work.join("repo")))
         .await
         .unwrap();
     wait_settled(&service, None).await;
-    let (took, took_cpu) = (t.elapsed(), process_cpu() - cpu);
+    let (took, took_cpu) = (t.elapsed(), proc_stats::process_cpu() - cpu);
     let s = service.handle().status();
-    let peak = proc_status("VmHWM:");
+    let peak = proc_stats::proc_status("VmHWM:");
     println!(
         "import: {took:.2?} (process CPU {took_cpu:.2?}) for {} objects, {:.1} MB payload; RSS before {:.1} MB, peak {:.1} MB = {:.2}x payload",
         s.objects,
@@ -303,7 +285,7 @@ fn generate_car(actors: usize, path: &Path) {
 async fn time_snapshot(service: &Service, work: &Path) {
     let client = ControlClient::from_repo(service.repo()).unwrap();
     let path = work.join("snap.car");
-    let (t, cpu) = (Instant::now(), process_cpu());
+    let (t, cpu) = (Instant::now(), proc_stats::process_cpu());
     let (_, mut resp) = client.snapshot(&SnapshotRequest::default()).await.unwrap();
     let mut file =
         std::io::BufWriter::with_capacity(4 << 20, std::fs::File::create(&path).unwrap());
@@ -314,7 +296,7 @@ async fn time_snapshot(service: &Service, work: &Path) {
     }
     let file = file.into_inner().unwrap();
     file.sync_all().unwrap();
-    let (snap, snap_cpu) = (t.elapsed(), process_cpu() - cpu);
+    let (snap, snap_cpu) = (t.elapsed(), proc_stats::process_cpu() - cpu);
     std::fs::remove_file(&path).unwrap();
     let raw_path = work.join("raw.bin");
     let buf = vec![0x5au8; 4 << 20];

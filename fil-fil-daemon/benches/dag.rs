@@ -9,6 +9,9 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark: failures should abort loudly
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+
 use fil_fil::ipld::write_cbor_header as head;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -112,16 +115,6 @@ fn spine(_: &Cid, data: &[u8], out: &mut Vec<Cid>) -> Result<(), String> {
     links.pop();
     out.extend(links);
     Ok(())
-}
-
-fn proc_status(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// CPU time of this thread (the runtime is single-threaded, so all store work runs
@@ -352,7 +345,10 @@ fn main() {
     );
     assert_eq!(stats.freed, objects);
     assert!(store.is_empty());
-    println!("\npeak RSS (VmHWM): {}", mib(proc_status("VmHWM:")));
+    println!(
+        "\npeak RSS (VmHWM): {}",
+        mib(proc_stats::proc_status("VmHWM:"))
+    );
 }
 
 fn report(store: &DagStore, when: &str) {
@@ -366,8 +362,8 @@ fn report(store: &DagStore, when: &str) {
         mib(m.arena_reserved_bytes),
         mib(m.arena_live_bytes),
         100.0 * m.arena_live_bytes as f64 / m.arena_reserved_bytes.max(1) as f64,
-        mib(proc_status("VmRSS:")),
-        mib(proc_status("VmHWM:")),
+        mib(proc_stats::proc_status("VmRSS:")),
+        mib(proc_stats::proc_status("VmHWM:")),
     );
 }
 

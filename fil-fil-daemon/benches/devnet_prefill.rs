@@ -6,11 +6,14 @@
 //! 1000) and `DEVNET_BENCH_CHURN` (default 2000, new state objects per epoch;
 //! mainnet writes ~20k). `RAYON_NUM_THREADS` sets the worker threads.
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+
 /// The `fil-fil` binary's allocator, so these figures are the binary's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fil_fil::devnet::{DevnetConfig, Node};
 
@@ -21,29 +24,6 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// CPU time (user + system) of this process so far, all threads.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-}
-
-/// Peak resident set size in MB (`VmHWM`), 0 if unreadable.
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn main() {
     let epochs = env("DEVNET_BENCH_EPOCHS", 1000);
     let churn = env("DEVNET_BENCH_CHURN", 2000);
@@ -52,7 +32,7 @@ fn main() {
         churn_objects: churn as usize,
         ..DevnetConfig::default()
     };
-    let (cpu0, started) = (cpu_time(), Instant::now());
+    let (cpu0, started) = (proc_stats::process_cpu(), Instant::now());
     let node = match Node::build(config) {
         Ok(n) => n,
         Err(e) => {
@@ -67,7 +47,7 @@ fn main() {
         std::process::exit(1);
     }
     let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_time().saturating_sub(cpu0).as_secs_f64();
+    let cpu = proc_stats::process_cpu().saturating_sub(cpu0).as_secs_f64();
     let objects = node.store.len() as f64;
     let bytes = node.store.total_bytes() as f64;
     println!(
@@ -80,6 +60,6 @@ fn main() {
         bytes / 1e6,
         objects / secs,
         bytes / 1e6 / secs,
-        peak_rss_mb(),
+        proc_stats::proc_status("VmHWM:") as f64 / (1 << 20) as f64,
     );
 }

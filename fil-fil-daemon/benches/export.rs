@@ -13,6 +13,9 @@
 //! graph use; keeps the map, so peak RSS grows), `FIL_FIL_BENCH_ZSTD` (1: zstd
 //! target on). Results are recorded in `docs/benchmarks.md`.
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Write};
@@ -33,42 +36,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// CPU time (user + system) of this thread, from `/proc` (10 ms ticks): on a
-/// shared machine wall time alone says more about the neighbours than the code.
-fn cpu_time(path: &str) -> Duration {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_comm
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-fn thread_cpu() -> Duration {
-    cpu_time("/proc/thread-self/stat")
-}
-
-fn process_cpu() -> Duration {
-    cpu_time("/proc/self/stat")
-}
-
-fn proc_status(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
-
-/// The 1-minute load average, for reading wall-clock figures.
-fn load_average() -> String {
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    load.split_whitespace().next().unwrap_or("?").to_string()
 }
 
 fn mib(bytes: u64) -> String {
@@ -131,7 +98,7 @@ fn build_store(blocks: &HashMap<Cid, Vec<u8>>) -> io::Result<DagStore> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(io::Error::other)?;
-    let (t, c) = (Instant::now(), thread_cpu());
+    let (t, c) = (Instant::now(), proc_stats::thread_cpu());
     for tipset in by_height.values() {
         let mut roots: Vec<(Cid, LinkKind)> = Vec::new();
         for (cid, h) in tipset {
@@ -142,7 +109,7 @@ fn build_store(blocks: &HashMap<Cid, Vec<u8>>) -> io::Result<DagStore> {
         rt.block_on(store.link_many(&roots, blocks))
             .map_err(|e| io::Error::other(e.to_string()))?;
     }
-    let (wall, cpu) = (t.elapsed(), thread_cpu() - c);
+    let (wall, cpu) = (t.elapsed(), proc_stats::thread_cpu() - c);
     let n = store.len() as f64;
     println!(
         "linked {} tipsets, {} objects in {wall:.1?} (CPU {cpu:.1?}): {:.0} objects/CPU-second",
@@ -185,9 +152,9 @@ fn main() -> io::Result<()> {
         // The same walk with hash sets over a map keyed by CID (what stores
         // without an id graph get), one run.
         let map: HashMap<Cid, Vec<u8>, ahash::RandomState> = chain.blocks.into_iter().collect();
-        let (t, c) = (Instant::now(), thread_cpu());
+        let (t, c) = (Instant::now(), proc_stats::thread_cpu());
         let (_, s) = export(&map, &head, &options, io::sink(), &mut |_| {}).map_err(fail)?;
-        let (wall, cpu) = (t.elapsed(), thread_cpu() - c);
+        let (wall, cpu) = (t.elapsed(), proc_stats::thread_cpu() - c);
         println!(
             "map + CID sets, walk only: {wall:.2?} (CPU {cpu:.2?}), {:.0} MiB/s, {:.0} MiB/s per CPU-second",
             mib_s(s.car_bytes, wall),
@@ -207,10 +174,13 @@ fn main() -> io::Result<()> {
         m.child_id_bytes as f64 / m.objects.max(1) as f64,
         mib(m.arena_reserved_bytes),
         mib(m.arena_live_bytes),
-        mib(proc_status("VmRSS:")),
-        mib(proc_status("VmHWM:")),
+        mib(proc_stats::proc_status("VmRSS:")),
+        mib(proc_stats::proc_status("VmHWM:")),
     );
-    let (build_peak, store_rss) = (proc_status("VmHWM:"), proc_status("VmRSS:"));
+    let (build_peak, store_rss) = (
+        proc_stats::proc_status("VmHWM:"),
+        proc_stats::proc_status("VmRSS:"),
+    );
     // Reset the peak (Linux ≥ 4.0) so the exports' own peak can be read apart
     // from the generator's block map, which is gone by now.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
@@ -230,11 +200,15 @@ fn main() -> io::Result<()> {
     let (mut car_bytes, mut blocks, mut zstd_bytes) = (0, 0, 0);
     let (mut plain, mut raw_plain) = (vec![], vec![]);
     for _ in 0..runs {
-        let (t, c, p) = (Instant::now(), thread_cpu(), process_cpu());
+        let (t, c, p) = (
+            Instant::now(),
+            proc_stats::thread_cpu(),
+            proc_stats::process_cpu(),
+        );
         let (_, s) = export(&store, &head, &options, io::sink(), &mut |_| {}).map_err(fail)?;
         walk.push(t.elapsed());
-        walk_cpu.push(thread_cpu() - c);
-        walk_proc.push(process_cpu() - p);
+        walk_cpu.push(proc_stats::thread_cpu() - c);
+        walk_proc.push(proc_stats::process_cpu() - p);
         car_bytes = s.car_bytes;
         blocks = s.blocks;
 
@@ -243,18 +217,18 @@ fn main() -> io::Result<()> {
         export(&store, &head, &options, null, &mut |_| {}).map_err(fail)?;
         devnull.push(t.elapsed());
 
-        let (t, p) = (Instant::now(), process_cpu());
+        let (t, p) = (Instant::now(), proc_stats::process_cpu());
         export_to_path(&store, &head, &options, &out, &mut |_| {}).map_err(fail)?;
-        let (wall, cpu) = (t.elapsed(), process_cpu() - p);
+        let (wall, cpu) = (t.elapsed(), proc_stats::process_cpu() - p);
         std::fs::remove_file(&out)?;
-        let p = process_cpu();
+        let p = proc_stats::process_cpu();
         let raw_wall = raw_write(&raw, car_bytes)?;
-        let raw_cpu = process_cpu() - p;
+        let raw_cpu = proc_stats::process_cpu() - p;
         std::fs::remove_file(&raw)?;
         println!(
             "run: file {wall:.2?} (process CPU {cpu:.2?}), raw {raw_wall:.2?} (CPU {raw_cpu:.2?}): {:.0}%, load {}",
             100.0 * raw_wall.as_secs_f64() / wall.as_secs_f64(),
-            load_average()
+            proc_stats::load_average()
         );
         file.push(wall);
         raw_file.push(raw_wall);
@@ -327,7 +301,7 @@ fn main() -> io::Result<()> {
         );
     }
     let m = store.memory();
-    let export_peak = proc_status("VmHWM:");
+    let export_peak = proc_stats::proc_status("VmHWM:");
     println!(
         "peak RSS (VmHWM) while generating and linking {} against payload {} ({:.2}×); store alone {} ({:.2}×)",
         mib(build_peak),
