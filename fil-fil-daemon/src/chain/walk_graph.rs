@@ -19,9 +19,9 @@ use cid::Cid;
 use super::walk::{Link, LinkKind, Tally, WalkError, SEEN, WALKED};
 use super::walk_cid::cid_to_bytes;
 use super::{SnapshotWindow, TipsetKey};
-use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity};
+use crate::ipld::{cid_codec_and_hash, cid_len, identity_data, is_exported_codec, is_identity};
+use crate::ipld::{prefetch, DAG_CBOR, IDENTITY};
 use crate::ipld::{BlockGraph, CborScanError, ChildIds, GraphView, LinkCursor, RawLink};
-use crate::ipld::{DAG_CBOR, IDENTITY};
 
 /// Walk steps (links examined, headers, roots) per read view.
 const STEPS_PER_VIEW: usize = 1 << 14;
@@ -257,7 +257,7 @@ impl<'w> GraphWalk<'w> {
             Target::Side(_) => return self.tally.absent(link.missing(cid)),
         };
         if scan {
-            self.push(node, children, (0, 0));
+            self.push(view, node, children, (0, 0));
         }
         Ok(())
     }
@@ -269,6 +269,7 @@ impl<'w> GraphWalk<'w> {
     /// Returns whether a frame was pushed.
     fn push(
         &mut self,
+        view: &dyn GraphView,
         node: FrameNode,
         children: Option<ChildIds<'_>>,
         cid_at: (usize, usize),
@@ -277,9 +278,18 @@ impl<'w> GraphWalk<'w> {
             if ids.is_empty() {
                 return false;
             }
-            // Start the bit loads of every child together: their cache misses
-            // overlap instead of being paid one by one as the DFS reaches them.
-            self.marks.touch(ids);
+            // Start the loads of every child's marks together, then of the
+            // records of those not walked yet (in path-copied state most are):
+            // their cache misses overlap instead of being paid one by one as the
+            // DFS reaches them.
+            for id in ids.ids() {
+                self.marks.prefetch(id);
+            }
+            for id in ids.ids() {
+                if !self.marks.walked(id) {
+                    view.prefetch(id);
+                }
+            }
         }
         self.stack.push(Frame {
             node,
@@ -300,75 +310,111 @@ impl<'w> GraphWalk<'w> {
         visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let depth = self.stack.len() - 1;
-        let Frame {
-            node,
-            mut cursor,
-            mut next_child,
-            ..
-        } = self.stack[depth];
-        let inline;
-        let (data, children) = match node {
+        let frame = self.stack[depth];
+        match frame.node {
             FrameNode::Id(id) => {
-                let n = view.node(id);
-                (n.data, n.children)
+                let node = view.node(id);
+                match node.children {
+                    Some(list) => self.advance_listed(depth, node.data, list, view, visit),
+                    None => self.advance_scanned(depth, node.data, view, visit),
+                }
             }
             FrameNode::Inline(i) => {
-                inline = self.inline.get(i).copied().unwrap_or_default();
-                (identity_data(&inline).unwrap_or(&[]), None)
+                let inline = self.inline.get(i).copied().unwrap_or_default();
+                let data = identity_data(&inline).unwrap_or(&[]);
+                self.advance_scanned(depth, data, view, visit)
             }
-        };
+        }
+    }
+
+    /// [`GraphWalk::advance`] for a node with a stored child list: ids and CID
+    /// offsets come from the list, so the node's CBOR is not parsed again.
+    fn advance_listed<E: From<WalkError>>(
+        &mut self,
+        depth: usize,
+        data: &[u8],
+        list: ChildIds<'_>,
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut next = self.stack[depth].next_child;
         loop {
-            let (link, codec, target) = loop {
-                let link = match cursor.next_link(data) {
-                    Ok(Some(link)) => link,
-                    Ok(None) => {
-                        self.stack.pop();
-                        return Ok(());
-                    }
-                    Err(source) => return Err(self.bad_links(depth, source, view).into()),
+            let Some((id, at)) = list.get(next) else {
+                self.stack.pop();
+                return Ok(());
+            };
+            next += 1;
+            if self.marks.walked(id) {
+                continue;
+            }
+            let Some(cid) = data.get(at..).and_then(|b| b.get(..cid_len(b)?)) else {
+                let link = RawLink {
+                    at,
+                    offset: at,
+                    cid: &[],
                 };
-                let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
-                    return Err(self
-                        .bad_link(depth, &link, "bytes are not a CID", view)
-                        .into());
-                };
-                if hash == IDENTITY {
-                    // Never emitted; only an inline dag-cbor block is descended into.
-                    if codec != DAG_CBOR {
-                        continue;
-                    }
-                    self.stack[depth].cursor = cursor;
-                    let cid = self.parse(depth, &link, view)?;
-                    if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
-                        self.inline.push(cid);
-                        let at = (link.offset, link.cid.len());
-                        self.push(FrameNode::Inline(self.inline.len() - 1), None, at);
-                    }
+                let reason = "stored child list points past a CID";
+                return Err(self.bad_link(depth, &link, reason, view).into());
+            };
+            self.stack[depth].next_child = next;
+            let before = self.marks.set(id, WALKED | SEEN);
+            let child = view.node(id);
+            if before & SEEN == 0 {
+                visit(cid, child.data)?;
+                self.tally.count(child.data.len());
+            }
+            // A child with a frame is walked next; one that needed none (a
+            // leaf) lets this frame go on without being looked up again.
+            let descend = cid_codec_and_hash(cid).is_some_and(|(codec, _)| codec == DAG_CBOR);
+            if descend && self.push(view, FrameNode::Id(id), child.children, (at, cid.len())) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// [`GraphWalk::advance`] for a node without a list (inline identity
+    /// blocks, blocks linking one): its links are scanned and resolved by CID.
+    fn advance_scanned<E: From<WalkError>>(
+        &mut self,
+        depth: usize,
+        data: &[u8],
+        view: &dyn GraphView,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut cursor = self.stack[depth].cursor;
+        loop {
+            let link = match cursor.next_link(data) {
+                Ok(Some(link)) => link,
+                Ok(None) => {
+                    self.stack.pop();
                     return Ok(());
                 }
-                if !is_exported_codec(codec) {
-                    // Neither emitted nor descended into: its marks change nothing.
-                    continue;
-                }
-                match children {
-                    Some(ids) => {
-                        let Some(id) = ids.get(next_child) else {
-                            let reason = "more links than stored child ids";
-                            return Err(self.bad_link(depth, &link, reason, view).into());
-                        };
-                        next_child += 1;
-                        if !self.marks.walked(id) {
-                            break (link, codec, Target::Id(id));
-                        }
-                    }
-                    None => {
-                        let target = Self::target(view, &self.parse(depth, &link, view)?);
-                        break (link, codec, target);
-                    }
-                }
+                Err(source) => return Err(self.bad_links(depth, source, view).into()),
+            };
+            let Some((codec, hash)) = cid_codec_and_hash(link.cid) else {
+                return Err(self
+                    .bad_link(depth, &link, "bytes are not a CID", view)
+                    .into());
             };
             self.stack[depth].cursor = cursor;
-            self.stack[depth].next_child = next_child;
+            let at = (link.offset, link.cid.len());
+            if hash == IDENTITY {
+                // Never emitted; only an inline dag-cbor block is descended into.
+                if codec != DAG_CBOR {
+                    continue;
+                }
+                let cid = self.parse(depth, &link, view)?;
+                if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
+                    self.inline.push(cid);
+                    self.push(view, FrameNode::Inline(self.inline.len() - 1), None, at);
+                }
+                return Ok(());
+            }
+            if !is_exported_codec(codec) {
+                // Neither emitted nor descended into: its marks change nothing.
+                continue;
+            }
+            let target = Self::target(view, &self.parse(depth, &link, view)?);
             let before = self.set(&target, WALKED | SEEN);
             if before & WALKED != 0 {
                 continue;
@@ -381,10 +427,7 @@ impl<'w> GraphWalk<'w> {
                         visit(link.cid, child.data)?;
                         self.tally.count(child.data.len());
                     }
-                    // A child with a frame is walked next; one that needed none
-                    // (a leaf) lets this frame go on without being looked up again.
-                    let at = (link.offset, link.cid.len());
-                    if descend && self.push(FrameNode::Id(id), child.children, at) {
+                    if descend && self.push(view, FrameNode::Id(id), child.children, at) {
                         return Ok(());
                     }
                 }
@@ -504,12 +547,10 @@ impl Marks {
         before
     }
 
-    /// Loads the words holding `ids` (see [`GraphView::touch`]).
-    fn touch(&self, ids: ChildIds<'_>) {
-        let mut acc = 0u64;
-        for id in ids.iter() {
-            acc ^= self.0.get((id >> 6) as usize).map_or(0, |w| w[0]);
+    /// Starts loading the word pair holding `id`'s marks.
+    fn prefetch(&self, id: u64) {
+        if let Some(pair) = self.0.get((id >> 6) as usize) {
+            prefetch(pair);
         }
-        std::hint::black_box(acc);
     }
 }

@@ -2,11 +2,12 @@
 //! block: at 10^8 objects the allocator's per-allocation overhead alone would
 //! exceed the whole index budget.
 //!
-//! A record is `len: u32 LE ‖ children: u32 LE ‖ bytes ‖ child ids`, padded to 8
-//! bytes. The child ids (5 bytes each, [`ChildIds`]) are the arena locations of
-//! the block's children, written once when it is linked, so an export walk chases
-//! locations instead of hashing CIDs; `children == NO_LIST` marks a block without
-//! a list. A location never moves while its record is live, so it doubles as the
+//! A record is `len: u32 LE ‖ children: u32 LE ‖ bytes ‖ child list`, padded to
+//! 8 bytes. The child list ([`ChildIds`], 8 bytes per child) holds the arena
+//! locations of the block's children and where each child's CID sits in the
+//! bytes, written once when the block is linked, so an export walk chases
+//! locations instead of hashing CIDs or parsing CBOR; `children == NO_LIST` marks
+//! a block without a list. A location never moves while its record is live, so it doubles as the
 //! block's id. Freed records go on an
 //! intrusive free list per exact record size (the list link is written into the
 //! freed record itself, so free space costs nothing to track); allocation reuses
@@ -18,7 +19,8 @@
 use std::collections::HashMap;
 
 use super::key::LOC_BITS;
-use crate::ipld::ChildIds;
+use super::memory::Region;
+use crate::ipld::{prefetch, ChildIds};
 
 /// Largest (and default) segment size: a location holds the in-segment offset in
 /// 8-byte units in its low 23 bits.
@@ -38,7 +40,7 @@ pub struct ArenaFull;
 
 pub(crate) struct Arena {
     segment_bytes: usize,
-    segments: Vec<Option<Box<[u8]>>>,
+    segments: Vec<Option<Region>>,
     /// Segment and offset where the next bump allocation goes.
     tail: Option<(usize, usize)>,
     free: HashMap<usize, u64>,
@@ -105,10 +107,12 @@ impl Arena {
         in_use + 2 * bytes.div_ceil(self.segment_bytes) < MAX_SEGMENTS
     }
 
-    /// Stores `data` with room for `children` child ids (zeroed until
-    /// [`Arena::children_mut`] fills them; `None` keeps no list).
+    /// Stores `data` with room for `children` child entries (zeroed until
+    /// [`Arena::children_mut`] fills them; `None`, or data over
+    /// [`ChildIds::MAX_DATA_LEN`], keeps no list).
     pub(crate) fn alloc(&mut self, data: &[u8], children: Option<usize>) -> Result<u64, ArenaFull> {
         let len = u32::try_from(data.len()).map_err(|_| ArenaFull)?;
+        let children = children.filter(|_| data.len() <= ChildIds::MAX_DATA_LEN);
         let count = match children {
             None => NO_LIST,
             Some(n) => u32::try_from(n)
@@ -182,14 +186,18 @@ impl Arena {
             .get_mut(start..end)
     }
 
-    /// Reads the first word of the record at `loc` (see [`GraphView::touch`]).
+    /// Starts loading the first two cache lines of the record at `loc`: its
+    /// header and, for most chain objects, all of its bytes.
     ///
-    /// [`GraphView::touch`]: crate::ipld::GraphView::touch
-    pub(crate) fn touch(&self, loc: u64) -> u64 {
+    /// See [`GraphView::prefetch`](crate::ipld::GraphView::prefetch).
+    pub(crate) fn prefetch(&self, loc: u64) {
         let (segment, pos) = split(loc);
-        match self.segments.get(segment) {
-            Some(Some(seg)) => u64::from(seg.get(pos).copied().unwrap_or(0)),
-            _ => 0,
+        if let Some(Some(seg)) = self.segments.get(segment) {
+            for line in [pos, pos + 64] {
+                if let Some(byte) = seg.get(line) {
+                    prefetch(byte);
+                }
+            }
         }
     }
 
@@ -257,8 +265,8 @@ impl Arena {
     }
 
     fn new_segment(&mut self, bytes: usize) -> Result<usize, ArenaFull> {
-        // calloc-backed: pages are only committed once written.
-        let memory = vec![0u8; bytes].into_boxed_slice();
+        // Pages are only committed once written.
+        let memory = Region::zeroed(bytes);
         self.reserved += bytes;
         if let Some(segment) = self.free_segments.pop() {
             self.segments[segment] = Some(memory);
@@ -303,24 +311,25 @@ mod tests {
     fn child_ids_live_after_the_data() {
         let mut arena = Arena::new(4096);
         let a = arena.alloc(b"abc", Some(2)).expect("alloc");
-        assert_eq!(arena.record(a), (&b"abc"[..], Some(&[0u8; 10][..])));
+        assert_eq!(arena.record(a), (&b"abc"[..], Some(&[0u8; 16][..])));
         let ids = arena.children_mut(a).expect("list");
-        ChildIds::encode(7, &mut ids[..5]);
-        ChildIds::encode(1 << 37, &mut ids[5..]);
+        ChildIds::encode(7, 1, &mut ids[..8]);
+        ChildIds::encode(1 << 37, 2, &mut ids[8..]);
         let (data, children) = arena.record(a);
         assert_eq!(data, b"abc");
         let list = ChildIds::new(children.expect("list"));
-        assert_eq!(list.iter().collect::<Vec<_>>(), vec![7, 1 << 37]);
-        assert_eq!(arena.child_id_bytes(), 10);
+        assert_eq!(list.ids().collect::<Vec<_>>(), vec![7, 1 << 37]);
+        assert_eq!(list.get(1), Some((1 << 37, 2)));
+        assert_eq!(arena.child_id_bytes(), 16);
         let empty = arena.alloc(b"", Some(0)).expect("alloc");
         assert_eq!(arena.record(empty), (&b""[..], Some(&[][..])));
         assert!(arena.loc_bound() > a.max(empty));
         arena.free(a);
         arena.free(empty);
         assert_eq!(arena.live_bytes(), 0);
-        let again = arena.alloc(&[1; 13], None).expect("alloc");
+        let again = arena.alloc(&[1; 19], None).expect("alloc");
         assert_eq!(again, a, "same stride reused");
-        assert_eq!(arena.record(again), (&[1u8; 13][..], None));
+        assert_eq!(arena.record(again), (&[1u8; 19][..], None));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::key::{Key, LinkKind};
 use super::refs::PinGuard;
 use super::state::State;
 use super::store::{DagConfig, DagStore};
-use crate::ipld::{is_exported_codec, is_identity, scan_links, verify_block, VerifyError};
+use crate::ipld::{is_exported_codec, is_identity, scan_links_at, verify_block, VerifyError};
 
 const MAGIC: &[u8; 8] = b"FILFILDG";
 const VERSION: u32 = 1;
@@ -258,8 +258,8 @@ impl DagStore {
     }
 }
 
-/// Writes every restored block's child ids: its children's new locations (only
-/// known once every block is in). A child that is not held gets id 0 here and is
+/// Writes every restored block's child list: its children's new locations (only
+/// known once every block is in) and where their CIDs sit in its bytes. A child that is not held gets id 0 here and is
 /// reported as dangling by the integrity check that follows.
 fn fill_child_ids(state: &mut State) -> Result<(), IntegrityError> {
     let lists: Vec<u64> = state
@@ -273,9 +273,9 @@ fn fill_child_ids(state: &mut State) -> Result<(), IntegrityError> {
         // Listed blocks are dag-cbor DAG nodes without inline dag-cbor links, so
         // their edges are their stored-codec, non-identity links.
         let data = state.node(loc).data;
-        scan_links(data, |c| {
+        scan_links_at(data, |c, at| {
             if !is_identity(&c) && is_exported_codec(c.codec()) {
-                ids.push(state.get(&Key::of(&c)).map_or(0, |e| e.loc));
+                ids.push((state.get(&Key::of(&c)).map_or(0, |e| e.loc), at));
             }
         })
         .map_err(|source| IntegrityError::Edges {

@@ -9,7 +9,7 @@ use cid::Cid;
 
 use super::key::LinkKind;
 use crate::ipld::{
-    identity_data, is_exported_codec, is_identity, scan_links, CborScanError, DAG_CBOR,
+    identity_data, is_exported_codec, is_identity, scan_links_at, CborScanError, DAG_CBOR,
 };
 
 /// Identity CIDs nest inline; bound the nesting so hostile input cannot recurse
@@ -69,10 +69,33 @@ pub(crate) fn push_edges(
     spine: Option<&dyn EdgeSelector>,
     out: &mut Vec<(Cid, LinkKind)>,
 ) -> Result<bool, EdgeError> {
+    push_edges_at(cid, kind, data, spine, out, None)
+}
+
+/// [`push_edges`], also filling `offsets` (cleared first) with where each edge's
+/// CID sits in `data` when the block gets a list: what the list stores beside
+/// each id.
+pub(crate) fn push_edges_at(
+    cid: &Cid,
+    kind: LinkKind,
+    data: &[u8],
+    spine: Option<&dyn EdgeSelector>,
+    out: &mut Vec<(Cid, LinkKind)>,
+    offsets: Option<&mut Vec<usize>>,
+) -> Result<bool, EdgeError> {
     match kind {
         LinkKind::Dag => {
             let mut flat = cid.codec() == DAG_CBOR;
-            push_dag_edges(cid, data, out, 0, &mut flat)?;
+            let mut at = offsets;
+            if let Some(offsets) = at.as_deref_mut() {
+                offsets.clear();
+            }
+            push_dag_edges(cid, data, out, 0, &mut flat, &mut at)?;
+            if !flat {
+                if let Some(offsets) = at {
+                    offsets.clear();
+                }
+            }
             Ok(flat)
         }
         LinkKind::Spine => {
@@ -99,7 +122,7 @@ pub(crate) fn push_root(
     out: &mut Vec<(Cid, LinkKind)>,
 ) -> Result<(), EdgeError> {
     match identity_data(cid) {
-        Some(inline) => push_dag_edges(cid, inline, out, 1, &mut false),
+        Some(inline) => push_dag_edges(cid, inline, out, 1, &mut false, &mut None),
         None => {
             out.push((*cid, kind));
             Ok(())
@@ -113,13 +136,14 @@ fn push_dag_edges(
     out: &mut Vec<(Cid, LinkKind)>,
     depth: usize,
     flat: &mut bool,
+    offsets: &mut Option<&mut Vec<usize>>,
 ) -> Result<(), EdgeError> {
     if cid.codec() != DAG_CBOR {
         return Ok(());
     }
     let mut links = Vec::new();
-    scan_links(data, |c| links.push(c))?;
-    for link in links {
+    scan_links_at(data, |c, at| links.push((c, at)))?;
+    for (link, at) in links {
         if let Some(inline) = identity_data(&link) {
             if depth >= MAX_IDENTITY_DEPTH {
                 return Err(EdgeError::IdentityTooDeep);
@@ -127,9 +151,12 @@ fn push_dag_edges(
             if link.codec() == DAG_CBOR {
                 *flat = false;
             }
-            push_dag_edges(&link, inline, out, depth + 1, flat)?;
+            push_dag_edges(&link, inline, out, depth + 1, flat, &mut None)?;
         } else if is_exported_codec(link.codec()) {
             out.push((link, LinkKind::Dag));
+            if let Some(offsets) = offsets.as_deref_mut() {
+                offsets.push(at);
+            }
         }
     }
     Ok(())

@@ -9,6 +9,7 @@ use cid::Cid;
 use super::edges::{push_edges, EdgeError};
 use super::key::Key;
 use super::store::DagStore;
+use crate::ipld::{is_canonical, ChildIds};
 
 /// A broken store invariant.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -31,7 +32,8 @@ pub enum IntegrityError {
         /// Incoming edges plus pins.
         needed: u64,
     },
-    /// A held block's stored child ids are not its children's ids.
+    /// A held block's stored child list does not name its children (ids or
+    /// CID offsets).
     #[error("block {cid} has stale or misplaced child ids")]
     ChildIds {
         /// The block.
@@ -79,8 +81,10 @@ impl DagStore {
         for (key, entry) in state.iter() {
             let cid = key.to_cid();
             children.clear();
-            let listed = push_edges(&cid, entry.kind, state.data(&entry), spine, &mut children)
+            let data = state.data(&entry);
+            let listed = push_edges(&cid, entry.kind, data, spine, &mut children)
                 .map_err(|source| IntegrityError::Edges { cid, source })?;
+            let listed = listed && data.len() <= ChildIds::MAX_DATA_LEN;
             let ids = state.node(entry.loc).children;
             if listed != ids.is_some() || ids.is_some_and(|ids| ids.len() != children.len()) {
                 return Err(IntegrityError::ChildIds { cid });
@@ -93,8 +97,16 @@ impl DagStore {
                         child: *child,
                     });
                 };
-                if ids.is_some_and(|ids| ids.get(i) != Some(child_entry.loc)) {
-                    return Err(IntegrityError::ChildIds { cid });
+                if let Some(ids) = ids {
+                    let listed_right = ids.get(i).is_some_and(|(loc, at)| {
+                        loc == child_entry.loc
+                            && data
+                                .get(at..at + child.encoded_len())
+                                .is_some_and(|b| is_canonical(child, b))
+                    });
+                    if !listed_right {
+                        return Err(IntegrityError::ChildIds { cid });
+                    }
                 }
                 if count {
                     *incoming.entry(child_key).or_default() += 1;

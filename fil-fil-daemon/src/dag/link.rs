@@ -31,7 +31,7 @@ use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use parking_lot::RwLockWriteGuard;
 
-use super::edges::{push_edges, push_root};
+use super::edges::{push_edges_at, push_root};
 use super::error::LinkError;
 use super::key::{Key, LinkKind};
 use super::source::BlockSource;
@@ -58,6 +58,8 @@ struct Staged {
     data: Vec<u8>,
     /// Child references in link order, for blocks that keep a child-id list.
     children: Option<Vec<ChildRef>>,
+    /// Where each listed child's CID sits in `data`.
+    cid_offsets: Vec<usize>,
 }
 
 /// A child as known before commit: a held block's location, or (with
@@ -256,6 +258,7 @@ impl DagStore {
                         rc: 1,
                         data: Vec::new(),
                         children: None,
+                        cid_offsets: Vec::new(),
                     });
                     stage.index.insert(key, i);
                     wanted.push(*cid);
@@ -289,8 +292,15 @@ impl DagStore {
             };
             let staged = &mut stage.blocks[i];
             edges.clear();
-            let listed = push_edges(cid, staged.kind, &data, spine, edges)
-                .map_err(|source| LinkError::Edges { cid: *cid, source })?;
+            let listed = push_edges_at(
+                cid,
+                staged.kind,
+                &data,
+                spine,
+                edges,
+                Some(&mut staged.cid_offsets),
+            )
+            .map_err(|source| LinkError::Edges { cid: *cid, source })?;
             staged.children = listed.then(|| Vec::with_capacity(edges.len()));
             staged.data = data;
             next.extend(edges.drain(..).map(|(c, k)| (c, k, Some(i))));
@@ -347,7 +357,7 @@ impl DagStore {
                     0 => c,
                     _ => locs.get((c & !STAGED) as usize).copied().unwrap_or(0),
                 });
-                state.set_children(loc, ids);
+                state.set_children(loc, ids.zip(staged.cid_offsets.iter().copied()));
             }
             state.index(&Key::of(&staged.cid), staged.kind, staged.rc, loc);
         }

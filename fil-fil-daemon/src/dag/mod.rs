@@ -35,6 +35,7 @@ mod error;
 mod integrity;
 mod key;
 mod link;
+mod memory;
 mod parts;
 mod refs;
 mod source;

@@ -126,11 +126,16 @@ impl State {
         self.payload += self.arena.get(loc).len() as u64;
     }
 
-    /// Writes the child ids of the record at `loc` (as many as it has room for).
-    pub(crate) fn set_children(&mut self, loc: u64, ids: impl IntoIterator<Item = u64>) {
+    /// Writes the child list of the record at `loc`: each child's id and the
+    /// offset of its CID in the record's bytes (as many as it has room for).
+    pub(crate) fn set_children(
+        &mut self,
+        loc: u64,
+        children: impl IntoIterator<Item = (u64, usize)>,
+    ) {
         if let Some(area) = self.arena.children_mut(loc) {
-            for (out, id) in area.chunks_exact_mut(ChildIds::WIDTH).zip(ids) {
-                ChildIds::encode(id, out);
+            for (out, (id, at)) in area.chunks_exact_mut(ChildIds::WIDTH).zip(children) {
+                ChildIds::encode(id, at, out);
             }
         }
     }

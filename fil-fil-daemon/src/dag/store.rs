@@ -347,7 +347,7 @@ impl GraphView for State {
         self.arena.loc_bound()
     }
 
-    fn touch(&self, id: u64) -> u64 {
-        self.arena.touch(id)
+    fn prefetch(&self, id: u64) {
+        self.arena.prefetch(id);
     }
 }

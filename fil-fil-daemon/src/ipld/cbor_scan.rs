@@ -93,6 +93,15 @@ impl<'a> Reader<'a> {
 /// Calls `on_link` for every CID linked from the first CBOR item of `data`, in
 /// document order (the order Lotus's pre-order export walk visits them).
 pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborScanError> {
+    scan_links_at(data, |cid, _| on_link(cid))
+}
+
+/// [`scan_links`], also passing the offset of each CID's bytes in `data` (what a
+/// store keeps so a later walk can read the CID without parsing again).
+pub fn scan_links_at(
+    data: &[u8],
+    mut on_link: impl FnMut(Cid, usize),
+) -> Result<(), CborScanError> {
     let mut cursor = LinkCursor::new();
     while let Some(link) = cursor.next_link(data)? {
         let cid = Cid::try_from(link.cid).map_err(|_| bad_link(link.at, "bytes are not a CID"))?;
@@ -108,7 +117,7 @@ pub fn scan_links(data: &[u8], mut on_link: impl FnMut(Cid)) -> Result<(), CborS
                 "CID is not in canonical (minimal varint) form",
             ));
         }
-        on_link(cid);
+        on_link(cid, link.offset);
     }
     Ok(())
 }
@@ -207,6 +216,30 @@ pub fn cid_codec_and_hash(cid: &[u8]) -> Option<(u64, u64)> {
     let (codec, rest) = unsigned_varint::decode::u64(rest).ok()?;
     let (hash, _) = unsigned_varint::decode::u64(rest).ok()?;
     Some((codec, hash))
+}
+
+/// The common Filecoin CID prefix: v1, dag-cbor, blake2b-256, 32-byte digest.
+const DAG_CBOR_BLAKE2B_PREFIX: [u8; 6] = [0x01, 0x71, 0xa0, 0xe4, 0x02, 0x20];
+
+/// Length of the binary CID at the start of `bytes`, read from its prefix (the
+/// digest length is the last prefix varint); `None` if the prefix does not parse
+/// or the digest runs past the end.
+pub fn cid_len(bytes: &[u8]) -> Option<usize> {
+    let len = if bytes.starts_with(&DAG_CBOR_BLAKE2B_PREFIX) {
+        DAG_CBOR_BLAKE2B_PREFIX.len() + 32
+    } else if bytes.len() >= 34 && bytes[0] == 0x12 && bytes[1] == 0x20 {
+        34
+    } else {
+        let (version, rest) = unsigned_varint::decode::u64(bytes).ok()?;
+        if version != 1 {
+            return None;
+        }
+        let (_codec, rest) = unsigned_varint::decode::u64(rest).ok()?;
+        let (_hash, rest) = unsigned_varint::decode::u64(rest).ok()?;
+        let (digest, rest) = unsigned_varint::decode::usize(rest).ok()?;
+        bytes.len() - rest.len() + digest
+    };
+    (len <= bytes.len()).then_some(len)
 }
 
 /// Whether `raw` is exactly the canonical binary form of `cid` (no over-long
@@ -348,5 +381,23 @@ mod tests {
         assert!(scan_links(&doc, |_| {}).is_err());
         let doc = [0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert!(scan_links(&doc, |_| {}).is_err());
+    }
+
+    #[test]
+    fn cid_len_reads_the_prefix() {
+        let blake = block_cid(b"x");
+        let sha = Cid::new_v1(
+            RAW,
+            cid::multihash::Multihash::wrap(SHA2_256, &[9; 32]).unwrap(),
+        );
+        for cid in [blake, sha] {
+            let mut bytes = cid.to_bytes();
+            let len = bytes.len();
+            bytes.extend_from_slice(b"trailing");
+            assert_eq!(cid_len(&bytes), Some(len), "{cid}");
+            assert_eq!(cid_len(&bytes[..len - 1]), None, "{cid} truncated");
+        }
+        assert_eq!(cid_len(&[0x02, 0x71]), None);
+        assert_eq!(cid_len(&[]), None);
     }
 }

@@ -23,9 +23,9 @@ pub trait GraphView {
     fn node(&self, id: u64) -> GraphNode<'_>;
     /// Every id is below this (bitset sizing).
     fn id_bound(&self) -> u64;
-    /// Loads the start of `id`'s record and returns a value depending on it, so a
-    /// caller can start several cache misses before it needs the bytes.
-    fn touch(&self, id: u64) -> u64;
+    /// Starts loading `id`'s record into the cache (a hint: it returns at once),
+    /// so a walk can overlap the misses of children it will visit soon.
+    fn prefetch(&self, id: u64);
 }
 
 /// A held block as the id graph sees it.
@@ -33,28 +33,38 @@ pub trait GraphView {
 pub struct GraphNode<'a> {
     /// The block's bytes.
     pub data: &'a [u8],
-    /// Ids of the block's children in link order: one per tag-42 link whose CID
-    /// is neither identity-hashed nor of a codec other than raw, cbor and
-    /// dag-cbor. `None` when the store keeps no list for the block (it is not a
-    /// dag-cbor DAG node, or links an inline identity dag-cbor block): resolve
-    /// its links by CID instead.
+    /// The block's children in link order: one per tag-42 link whose CID is
+    /// neither identity-hashed nor of a codec other than raw, cbor and dag-cbor.
+    /// `None` when the store keeps no list for the block (it is not a dag-cbor
+    /// DAG node, links an inline identity dag-cbor block, or is larger than
+    /// [`ChildIds::MAX_DATA_LEN`]): scan its links and resolve them by CID.
     pub children: Option<ChildIds<'a>>,
 }
 
-/// A packed list of child ids ([`ChildIds::WIDTH`] bytes each, little-endian).
+/// A packed list of child links: per child, its id and where its CID sits in
+/// the parent's bytes, so a walk reaches a child's id and CID bytes without
+/// parsing the parent's CBOR. Each entry is a little-endian `u64`: the id in the
+/// low [`ChildIds::ID_BITS`] bits, the CID's byte offset in the parent above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildIds<'a>(&'a [u8]);
 
 impl<'a> ChildIds<'a> {
-    /// Bytes per id: 40 bits cover the DAG store's 38-bit arena locations.
-    pub const WIDTH: usize = 5;
+    /// Bytes per entry.
+    pub const WIDTH: usize = 8;
+    /// Bits of an entry holding the id: 40 cover the DAG store's 38-bit arena
+    /// locations.
+    pub const ID_BITS: u32 = 40;
+    /// Largest block that can carry a list: every CID offset in it must fit in
+    /// the entry's remaining 24 bits. Chain objects are far smaller (libp2p caps
+    /// blocks at a few MiB); a larger block is walked by scanning its CBOR.
+    pub const MAX_DATA_LEN: usize = 1 << (64 - Self::ID_BITS);
 
-    /// Wraps packed ids (a trailing partial id is ignored).
+    /// Wraps packed entries (a trailing partial entry is ignored).
     pub fn new(bytes: &'a [u8]) -> Self {
         Self(bytes)
     }
 
-    /// Number of ids.
+    /// Number of children.
     pub fn len(&self) -> usize {
         self.0.len() / Self::WIDTH
     }
@@ -64,23 +74,36 @@ impl<'a> ChildIds<'a> {
         self.len() == 0
     }
 
-    /// The `i`th id.
-    pub fn get(&self, i: usize) -> Option<u64> {
+    /// The `i`th child: its id and the offset of its CID in the parent's bytes.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<(u64, usize)> {
         let b = self.0.get(i * Self::WIDTH..(i + 1) * Self::WIDTH)?;
-        Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], 0, 0, 0]))
+        Some(Self::unpack(b))
     }
 
-    /// Every id in order.
-    pub fn iter(&self) -> impl Iterator<Item = u64> + 'a {
-        self.0
-            .chunks_exact(Self::WIDTH)
-            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], 0, 0, 0]))
+    /// Every child's id, in order.
+    pub fn ids(&self) -> impl Iterator<Item = u64> + 'a {
+        self.0.chunks_exact(Self::WIDTH).map(|b| Self::unpack(b).0)
     }
 
-    /// Packs `id` (below 2^40) into `out`.
-    pub fn encode(id: u64, out: &mut [u8]) {
-        debug_assert!(id < 1 << 40 && out.len() == Self::WIDTH);
-        out.copy_from_slice(&id.to_le_bytes()[..Self::WIDTH]);
+    #[inline]
+    fn unpack(b: &[u8]) -> (u64, usize) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[..8]);
+        let word = u64::from_le_bytes(word);
+        (
+            word & ((1 << Self::ID_BITS) - 1),
+            (word >> Self::ID_BITS) as usize,
+        )
+    }
+
+    /// Packs `id` (below 2^40) and `cid_offset` (below [`ChildIds::MAX_DATA_LEN`])
+    /// into `out`.
+    pub fn encode(id: u64, cid_offset: usize, out: &mut [u8]) {
+        debug_assert!(id < 1 << Self::ID_BITS && cid_offset < Self::MAX_DATA_LEN);
+        debug_assert_eq!(out.len(), Self::WIDTH);
+        let word = id | (cid_offset as u64) << Self::ID_BITS;
+        out.copy_from_slice(&word.to_le_bytes());
     }
 }
 
@@ -89,16 +112,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_pack_and_unpack() {
-        let ids = [0u64, 1, (1 << 38) - 1, 12345];
-        let mut packed = vec![0u8; ids.len() * ChildIds::WIDTH];
-        for (id, out) in ids.iter().zip(packed.chunks_exact_mut(ChildIds::WIDTH)) {
-            ChildIds::encode(*id, out);
+    fn entries_pack_and_unpack() {
+        let entries = [
+            (0u64, 0usize),
+            (1, 7),
+            ((1 << 38) - 1, ChildIds::MAX_DATA_LEN - 1),
+            (12345, 65536),
+        ];
+        let mut packed = vec![0u8; entries.len() * ChildIds::WIDTH];
+        for ((id, at), out) in entries.iter().zip(packed.chunks_exact_mut(ChildIds::WIDTH)) {
+            ChildIds::encode(*id, *at, out);
         }
         let list = ChildIds::new(&packed);
         assert_eq!(list.len(), 4);
-        assert_eq!(list.iter().collect::<Vec<_>>(), ids);
-        assert_eq!(list.get(2), Some((1 << 38) - 1));
+        assert_eq!(
+            list.ids().collect::<Vec<_>>(),
+            entries.iter().map(|e| e.0).collect::<Vec<_>>()
+        );
+        assert_eq!(list.get(2), Some(entries[2]));
         assert_eq!(list.get(4), None);
     }
 }

@@ -4,14 +4,17 @@
 mod cbor_scan;
 mod cbor_write;
 mod graph;
+mod prefetch;
 mod verify;
 
 pub use cbor_scan::{
-    cid_codec_and_hash, is_canonical, scan_links, CborScanError, LinkCursor, RawLink,
+    cid_codec_and_hash, cid_len, is_canonical, scan_links, scan_links_at, CborScanError,
+    LinkCursor, RawLink,
 };
 pub use cbor_write::write_cbor_header;
 pub use cid::Cid;
 pub use graph::{BlockGraph, ChildIds, GraphNode, GraphView};
+pub use prefetch::prefetch;
 pub use verify::{blake2b_256, block_cid, verify_block, VerifyError};
 
 /// Multicodec `raw`.
