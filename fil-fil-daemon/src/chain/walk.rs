@@ -185,15 +185,28 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
     /// is what a CAR section holds: no `Cid` is built per block.
     pub fn run_raw<E: From<WalkError>>(
         &mut self,
-        visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<WalkStats, E> {
+        self.run_with_ids(|cid, data, _| visit(cid, data))
+    }
+
+    /// [`SnapshotWalk::run_raw`] also handing each block's id when the walk
+    /// runs over the store's id graph ([`BlockGet::graph`]), so a caller can
+    /// fetch the bytes again later, from another thread, instead of copying
+    /// them now.
+    pub fn run_with_ids<E: From<WalkError>>(
+        &mut self,
+        mut visit: impl FnMut(&[u8], &[u8], Option<u64>) -> Result<(), E>,
     ) -> Result<WalkStats, E> {
         if self.head.is_empty() {
             return Err(WalkError::EmptyTipset.into());
         }
         let tally = &mut self.tally;
         match self.store.graph() {
-            Some(graph) => GraphWalk::new(&self.head, self.window, tally).run(graph, visit)?,
-            None => CidWalk::new(self.store, self.window, tally).run(&self.head, visit)?,
+            Some(graph) => GraphWalk::new(&self.head, self.window, tally)
+                .run(graph, |cid, data, id| visit(cid, data, Some(id)))?,
+            None => CidWalk::new(self.store, self.window, tally)
+                .run(&self.head, |cid, data| visit(cid, data, None))?,
         }
         Ok(self.tally.stats)
     }

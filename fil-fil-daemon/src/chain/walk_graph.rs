@@ -92,7 +92,7 @@ impl<'w> GraphWalk<'w> {
     pub(super) fn run<E: From<WalkError>>(
         mut self,
         graph: &dyn BlockGraph,
-        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        mut visit: impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut result = Ok(());
         graph.read_views(&mut |view| match self.steps(view, &mut visit) {
@@ -109,7 +109,7 @@ impl<'w> GraphWalk<'w> {
     fn steps<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<bool, E> {
         let bound = view.id_bound();
         self.marks.reserve(bound);
@@ -152,7 +152,7 @@ impl<'w> GraphWalk<'w> {
         cid: Cid,
         child: Option<Cid>,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         let target = Self::target(view, &cid);
         if self.set(&target, SEEN) & SEEN != 0 {
@@ -162,9 +162,11 @@ impl<'w> GraphWalk<'w> {
             return self.tally.absent_header(cid, child);
         };
         cid_to_bytes(&cid, &mut self.cid_bytes);
-        let header = self
-            .tally
-            .header(&cid, &self.cid_bytes, view.node(id).data, visit)?;
+        let header =
+            self.tally
+                .header(&cid, &self.cid_bytes, view.node(id).data, &mut |c, d| {
+                    visit(c, d, id)
+                })?;
         let height = header.height;
         let link = |kind| Link {
             kind,
@@ -200,7 +202,7 @@ impl<'w> GraphWalk<'w> {
         &mut self,
         task: Task,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         match task {
             Task::Dag { root, link } => {
@@ -232,7 +234,7 @@ impl<'w> GraphWalk<'w> {
         link: Link,
         descend: bool,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         let identity = is_identity(&cid);
         let emit = fresh && !identity && is_exported_codec(cid.codec());
@@ -245,7 +247,7 @@ impl<'w> GraphWalk<'w> {
                 let node = view.node(id);
                 if emit {
                     cid_to_bytes(&cid, &mut self.cid_bytes);
-                    visit(&self.cid_bytes, node.data)?;
+                    visit(&self.cid_bytes, node.data, id)?;
                     self.tally.count(node.data.len());
                 }
                 (FrameNode::Id(id), node.children)
@@ -307,7 +309,7 @@ impl<'w> GraphWalk<'w> {
     fn advance<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         let depth = self.stack.len() - 1;
         let frame = self.stack[depth];
@@ -335,7 +337,7 @@ impl<'w> GraphWalk<'w> {
         data: &[u8],
         list: ChildIds<'_>,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut next = self.stack[depth].next_child;
         loop {
@@ -360,7 +362,7 @@ impl<'w> GraphWalk<'w> {
             let before = self.marks.set(id, WALKED | SEEN);
             let child = view.node(id);
             if before & SEEN == 0 {
-                visit(cid, child.data)?;
+                visit(cid, child.data, id)?;
                 self.tally.count(child.data.len());
             }
             // A child with a frame is walked next; one that needed none (a
@@ -379,7 +381,7 @@ impl<'w> GraphWalk<'w> {
         depth: usize,
         data: &[u8],
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut cursor = self.stack[depth].cursor;
         loop {
@@ -424,7 +426,7 @@ impl<'w> GraphWalk<'w> {
                 Target::Id(id) => {
                     let child = view.node(id);
                     if before & SEEN == 0 {
-                        visit(link.cid, child.data)?;
+                        visit(link.cid, child.data, id)?;
                         self.tally.count(child.data.len());
                     }
                     if descend && self.push(view, FrameNode::Id(id), child.children, at) {

@@ -329,6 +329,10 @@ impl BlockGraph for DagStore {
             RwLockReadGuard::bump(&mut state);
         }
     }
+
+    fn with_view(&self, f: &mut dyn FnMut(&dyn GraphView)) {
+        f(&*self.shared.state.read_recursive());
+    }
 }
 
 impl GraphView for State {

@@ -12,6 +12,13 @@ pub trait BlockGraph: Sync {
     /// may let writers in, so a caller keeps nothing borrowed from a view across
     /// calls; ids stay valid only for blocks the caller keeps pinned.
     fn read_views(&self, f: &mut dyn FnMut(&dyn GraphView) -> bool);
+
+    /// Calls `f` with one read view that is granted even while a writer waits
+    /// for the store (it only waits for a writer that holds it). For a thread
+    /// that serves a walk running on another thread: a fair view could queue
+    /// behind a writer that waits for the walk's view, while the walk waits for
+    /// this thread.
+    fn with_view(&self, f: &mut dyn FnMut(&dyn GraphView));
 }
 
 /// One consistent read view of an id graph.

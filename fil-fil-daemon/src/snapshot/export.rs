@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use cid::Cid;
 
 use super::metadata::{f3_blob_cid, SnapshotMetadata};
-use super::pipe::{with_pipe, Pipe};
+use super::pipe::with_pipe;
 use super::writeback::WritebackFile;
 use crate::car::CarWriter;
 use crate::chain::{tipset_height, SnapshotWalk, SnapshotWindow, TipsetKey, WalkError};
@@ -152,12 +152,14 @@ where
         depth: options.depth,
         skip_old_msgs: options.skip_old_msgs,
     };
-    with_pipe(out, |pipe| {
-        let sink = Sink::new(pipe, options.compression)?;
+    let compression = options.compression;
+    let open = move |out: W| Sink::new(out, compression);
+    with_pipe(out, store.graph(), open, Sink::finish, |pipe| {
+        let defer = pipe.can_defer();
         let (roots, mut car) = match options.format {
             SnapshotFormat::V1 => {
                 let roots = head.cids().to_vec();
-                let car = CarWriter::new(sink, &roots)?;
+                let car = CarWriter::new(pipe, &roots)?;
                 (roots, car)
             }
             SnapshotFormat::V2 => {
@@ -165,7 +167,7 @@ where
                 let meta = SnapshotMetadata::v2(head.cids().to_vec(), f3.map(|b| b.cid));
                 let meta_bytes = meta.encode();
                 let roots = vec![meta.cid()];
-                let mut car = CarWriter::new(sink, &roots)?;
+                let mut car = CarWriter::new(pipe, &roots)?;
                 car.write_block(&roots[0], &meta_bytes)?;
                 if let Some(blob) = f3 {
                     car.write_block(&blob.cid, &blob.data)?;
@@ -176,9 +178,15 @@ where
         let mut blocks = u64::from(options.format == SnapshotFormat::V2)
             + u64::from(options.format == SnapshotFormat::V2 && options.f3.is_some());
         let mut next_report = PROGRESS_STEP;
-        SnapshotWalk::new(store, head.clone(), window).run_raw(
-            |cid, data| -> Result<(), ExportError> {
-                car.write_raw_block(cid, data)?;
+        SnapshotWalk::new(store, head.clone(), window).run_with_ids(
+            |cid, data, id| -> Result<(), ExportError> {
+                match id {
+                    // The writer thread copies the bytes from the store.
+                    Some(id) if defer => {
+                        car.write_raw_section(cid, data.len(), |pipe| pipe.defer(id, data.len()))?
+                    }
+                    _ => car.write_raw_block(cid, data)?,
+                }
                 blocks += 1;
                 if car.bytes_written() >= next_report {
                     progress(car.bytes_written());
@@ -189,7 +197,7 @@ where
         )?;
         let car_bytes = car.bytes_written();
         progress(car_bytes);
-        let pipe = car.finish()?.finish()?;
+        let pipe = car.finish()?;
         let summary = ExportSummary {
             roots,
             head_height,
@@ -230,37 +238,38 @@ pub fn export_to_path<S: BlockGet + ?Sized>(
     Ok(summary)
 }
 
-/// The byte sink under the CAR writer: the pipe itself or a zstd stream into it.
-enum Sink {
-    Plain(Pipe),
-    /// Buffered in front: the CAR writer's small writes would each cost a
-    /// zstd call otherwise.
-    Zstd(BufWriter<zstd::Encoder<'static, Pipe>>),
+/// The byte sink on the pipe's writer thread: the output itself or a zstd
+/// stream into it.
+enum Sink<W: Write> {
+    Plain(W),
+    /// Buffered in front: the pipe's writes would each cost a zstd call
+    /// otherwise.
+    Zstd(BufWriter<zstd::Encoder<'static, W>>),
 }
 
-impl Sink {
-    fn new(out: Pipe, compression: Compression) -> io::Result<Self> {
+impl<W: Write> Sink<W> {
+    fn new(out: W, compression: Compression) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Self::Plain(out),
             Compression::Zstd { level } => {
                 let mut encoder = zstd::Encoder::new(out, level)?;
-                // Compress on a worker thread so it overlaps the (single-threaded)
-                // walk instead of adding to it; the output is one ordinary frame.
+                // Compress on a worker thread so it overlaps the assembly of
+                // the next chunk; the output is one ordinary frame.
                 encoder.multithread(ZSTD_WORKERS)?;
                 Self::Zstd(BufWriter::with_capacity(ZSTD_BUFFER, encoder))
             }
         })
     }
 
-    fn finish(self) -> io::Result<Pipe> {
+    fn finish(self) -> io::Result<W> {
         match self {
-            Self::Plain(pipe) => Ok(pipe),
+            Self::Plain(out) => Ok(out),
             Self::Zstd(buffered) => buffered.into_inner().map_err(|e| e.into_error())?.finish(),
         }
     }
 }
 
-impl Write for Sink {
+impl<W: Write> Write for Sink<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Self::Plain(w) => w.write(buf),
