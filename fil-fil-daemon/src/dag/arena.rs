@@ -2,12 +2,14 @@
 //! block: at 10^8 objects the allocator's per-allocation overhead alone would
 //! exceed the whole index budget.
 //!
-//! A record is `len: u32 LE ‖ children: u32 LE ‖ bytes ‖ child list`, padded to
+//! A record is `len: u32 LE ‖ children: u32 LE ‖ child list ‖ bytes`, padded to
 //! 8 bytes. The child list ([`ChildIds`], 8 bytes per child) holds the arena
 //! locations of the block's children and where each child's CID sits in the
 //! bytes, written once when the block is linked, so an export walk chases
 //! locations instead of hashing CIDs or parsing CBOR; `children == NO_LIST` marks
-//! a block without a list. A location never moves while its record is live, so it doubles as the
+//! a block without a list. The list comes first so that the walk, which needs
+//! only the header and the list, finds both in the record's first cache lines;
+//! the bytes are read by whoever copies them out. A location never moves while its record is live, so it doubles as the
 //! block's id. Freed records go on an
 //! intrusive free list per exact record size (the list link is written into the
 //! freed record itself, so free space costs nothing to track); allocation reuses
@@ -131,11 +133,12 @@ impl Arena {
             self.bump(size)?
         };
         let (segment, pos) = split(loc);
+        let data_at = pos + HEADER + (body - data.len());
         if let Some(Some(seg)) = self.segments.get_mut(segment) {
             seg[pos..pos + 4].copy_from_slice(&len.to_le_bytes());
             seg[pos + 4..pos + HEADER].copy_from_slice(&count.to_le_bytes());
-            seg[pos + HEADER..pos + HEADER + data.len()].copy_from_slice(data);
-            seg[pos + HEADER + data.len()..pos + HEADER + body].fill(0);
+            seg[pos + HEADER..data_at].fill(0);
+            seg[data_at..data_at + data.len()].copy_from_slice(data);
         }
         self.live += size;
         self.child_ids += body - data.len();
@@ -169,16 +172,17 @@ impl Arena {
             return (&[], None);
         };
         let start = pos + HEADER;
-        let data = seg.get(start..start + len).unwrap_or(&[]);
-        let children = count.and_then(|n| seg.get(start + len..start + len + n * ChildIds::WIDTH));
+        let list = count.unwrap_or(0) * ChildIds::WIDTH;
+        let data = seg.get(start + list..start + list + len).unwrap_or(&[]);
+        let children = count.and_then(|_| seg.get(start..start + list));
         (data, children)
     }
 
     /// The child-id area of the record at `loc`, for filling in.
     pub(crate) fn children_mut(&mut self, loc: u64) -> Option<&mut [u8]> {
-        let (_, pos, len, count) = self.header(loc)?;
+        let (_, pos, _, count) = self.header(loc)?;
         let (segment, _) = split(loc);
-        let start = pos + HEADER + len;
+        let start = pos + HEADER;
         let end = start + count? * ChildIds::WIDTH;
         self.segments
             .get_mut(segment)?
@@ -187,7 +191,7 @@ impl Arena {
     }
 
     /// Starts loading the first two cache lines of the record at `loc`: its
-    /// header and, for most chain objects, all of its bytes.
+    /// header and child list (whole for up to 15 children), all a walk reads.
     ///
     /// See [`GraphView::prefetch`](crate::ipld::GraphView::prefetch).
     pub(crate) fn prefetch(&self, loc: u64) {
