@@ -19,9 +19,13 @@ use cid::Cid;
 use super::walk::{Link, LinkKind, Tally, WalkError, SEEN, WALKED};
 use super::walk_cid::cid_to_bytes;
 use super::{SnapshotWindow, TipsetKey};
-use crate::ipld::{cid_codec_and_hash, cid_len, identity_data, is_exported_codec, is_identity};
+use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity, leading_cid};
 use crate::ipld::{prefetch, DAG_CBOR, IDENTITY};
 use crate::ipld::{BlockGraph, CborScanError, ChildIds, GraphView, LinkCursor, RawLink};
+
+/// Child lists up to this long get every child's record prefetched, walked or
+/// not (see [`GraphWalk::push`]).
+const SHORT_LIST: usize = 2;
 
 /// Walk steps (links examined, headers, roots) per read view.
 const STEPS_PER_VIEW: usize = 1 << 14;
@@ -287,8 +291,11 @@ impl<'w> GraphWalk<'w> {
             for id in ids.ids() {
                 self.marks.prefetch(id);
             }
+            // A short list (an actor and its state) is walked at once: checking
+            // its marks first would only wait for them.
+            let short = ids.len() <= SHORT_LIST;
             for id in ids.ids() {
-                if !self.marks.walked(id) {
+                if short || !self.marks.walked(id) {
                     view.prefetch(id);
                 }
             }
@@ -349,7 +356,7 @@ impl<'w> GraphWalk<'w> {
             if self.marks.walked(id) {
                 continue;
             }
-            let Some(cid) = data.get(at..).and_then(|b| b.get(..cid_len(b)?)) else {
+            let Some((cid, codec)) = data.get(at..).and_then(leading_cid) else {
                 let link = RawLink {
                     at,
                     offset: at,
@@ -367,8 +374,7 @@ impl<'w> GraphWalk<'w> {
             }
             // A child with a frame is walked next; one that needed none (a
             // leaf) lets this frame go on without being looked up again.
-            let descend = cid_codec_and_hash(cid).is_some_and(|(codec, _)| codec == DAG_CBOR);
-            if descend && self.push(view, FrameNode::Id(id), child.children, (at, cid.len())) {
+            if codec == DAG_CBOR && self.push(view, FrameNode::Id(id), child.children, (at, cid.len())) {
                 return Ok(());
             }
         }

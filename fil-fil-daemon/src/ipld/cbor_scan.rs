@@ -221,6 +221,21 @@ pub fn cid_codec_and_hash(cid: &[u8]) -> Option<(u64, u64)> {
 /// The common Filecoin CID prefix: v1, dag-cbor, blake2b-256, 32-byte digest.
 const DAG_CBOR_BLAKE2B_PREFIX: [u8; 6] = [0x01, 0x71, 0xa0, 0xe4, 0x02, 0x20];
 
+/// The binary CID at the start of `bytes` and its codec, read from its prefix
+/// alone (the common dag-cbor/blake2b-256 form without parsing); `None` as for
+/// [`cid_len`].
+#[inline]
+pub fn leading_cid(bytes: &[u8]) -> Option<(&[u8], u64)> {
+    const LEN: usize = DAG_CBOR_BLAKE2B_PREFIX.len() + 32;
+    match bytes.get(..LEN) {
+        Some(cid) if cid.starts_with(&DAG_CBOR_BLAKE2B_PREFIX) => Some((cid, super::DAG_CBOR)),
+        _ => {
+            let cid = bytes.get(..cid_len(bytes)?)?;
+            Some((cid, cid_codec_and_hash(cid)?.0))
+        }
+    }
+}
+
 /// Length of the binary CID at the start of `bytes`, read from its prefix (the
 /// digest length is the last prefix varint); `None` if the prefix does not parse
 /// or the digest runs past the end.
@@ -399,5 +414,12 @@ mod tests {
         }
         assert_eq!(cid_len(&[0x02, 0x71]), None);
         assert_eq!(cid_len(&[]), None);
+        let mut bytes = sha.to_bytes();
+        bytes.push(0);
+        assert_eq!(leading_cid(&bytes), Some((&bytes[..36], RAW)));
+        let mut bytes = blake.to_bytes();
+        bytes.push(0);
+        assert_eq!(leading_cid(&bytes), Some((&bytes[..38], DAG_CBOR)));
+        assert_eq!(leading_cid(&bytes[..37]), None);
     }
 }
