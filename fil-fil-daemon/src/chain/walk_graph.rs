@@ -374,7 +374,9 @@ impl<'w> GraphWalk<'w> {
             }
             // A child with a frame is walked next; one that needed none (a
             // leaf) lets this frame go on without being looked up again.
-            if codec == DAG_CBOR && self.push(view, FrameNode::Id(id), child.children, (at, cid.len())) {
+            if codec == DAG_CBOR
+                && self.push(view, FrameNode::Id(id), child.children, (at, cid.len()))
+            {
                 return Ok(());
             }
         }

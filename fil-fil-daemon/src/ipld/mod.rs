@@ -8,8 +8,8 @@ mod prefetch;
 mod verify;
 
 pub use cbor_scan::{
-    cid_codec_and_hash, cid_len, is_canonical, leading_cid, scan_links, scan_links_at, CborScanError,
-    LinkCursor, RawLink,
+    cid_codec_and_hash, cid_len, is_canonical, leading_cid, scan_links, scan_links_at,
+    CborScanError, LinkCursor, RawLink,
 };
 pub use cbor_write::write_cbor_header;
 pub use cid::Cid;
