@@ -1,11 +1,15 @@
 //! The export walk over a store's id graph (see `walk` for the order it
 //! reproduces). Lotus's `walked` and `seen` sets become bitsets indexed by
-//! block id (interleaved, so both bits of a block share one cache line), and a DAG node's children come as the ids the store recorded when
-//! it linked the node, so checking a link is one bit test, not a hash of its CID
-//! and a probe into a set of millions (with path-copied state, most links of a
-//! walked node point at already-walked siblings). CID bytes for the CAR come
-//! straight from the parent's bytes; a `Cid` is built only on rare paths (inline
-//! identity blocks, nodes without stored ids, error reports).
+//! block id (interleaved, so both bits of a block share one cache line), and a
+//! DAG node's children come as the ids the store recorded when it linked the
+//! node, so checking a link is one bit test, not a hash of its CID and a probe
+//! into a set of millions (with path-copied state, most links of a walked node
+//! point at already-walked siblings). The same list gives where each child's
+//! CID sits in the parent's bytes, so listed nodes are never parsed as CBOR and
+//! the CAR's CID bytes come straight from the parent; a `Cid` is built only on
+//! rare paths (inline identity blocks, nodes without a list, error reports).
+//! Each visited block is handed over with its id, so the exporter can leave
+//! copying its bytes to another thread.
 //!
 //! The walk is a resumable state machine: it runs a bounded number of steps per
 //! read view, so the store can let a writer in between views. Everything it keeps
