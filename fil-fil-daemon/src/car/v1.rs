@@ -240,6 +240,17 @@ impl<W: Write> CarWriter<W> {
         Ok(())
     }
 
+    /// The inner writer.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
+    /// The inner writer, for writes this writer does not count (see
+    /// [`CarWriter::bytes_written`]).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Bytes written so far, header included.
     pub fn bytes_written(&self) -> u64 {
         self.written

@@ -14,6 +14,7 @@ pub use header::{
 };
 pub use tipset::{Tipset, TipsetError, TipsetKey};
 pub use walk::{
-    tipset_at_or_below, tipset_height, LinkKind, MissingBlock, SnapshotWalk, WalkError, WalkStats,
+    tipset_at_or_below, tipset_height, Emitted, LinkKind, MissingBlock, SnapshotWalk, WalkError,
+    WalkStats,
 };
 pub use window::SnapshotWindow;

@@ -187,29 +187,61 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
         &mut self,
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<WalkStats, E> {
-        self.run_with_ids(|cid, data, _| visit(cid, data))
+        let graph = self.store.graph();
+        self.run_emitting(false, |cid, emitted| match emitted {
+            Emitted::Bytes(data) => visit(cid, data),
+            // Not emitted without `by_id`; read back rather than dropped.
+            Emitted::Id(id) => {
+                let mut result = Ok(());
+                if let Some(graph) = graph {
+                    graph.with_view(&mut |view| result = visit(cid, view.node(id).data));
+                }
+                result
+            }
+        })
     }
 
-    /// [`SnapshotWalk::run_raw`] also handing each block's id when the walk
-    /// runs over the store's id graph ([`BlockGet::graph`]), so a caller can
-    /// fetch the bytes again later, from another thread, instead of copying
-    /// them now.
+    /// [`SnapshotWalk::run_raw`] for callers that can read blocks back from the
+    /// store's id graph ([`BlockGet::graph`]) themselves: over the graph every
+    /// block is handed as [`Emitted::Id`], and the walk does not read the
+    /// records of leaves (dag-cbor blocks without links, raw blocks) at all. So
+    /// [`WalkStats::bytes`] counts only the bytes the walk did read. Over other
+    /// stores every block comes as [`Emitted::Bytes`].
     pub fn run_with_ids<E: From<WalkError>>(
         &mut self,
-        mut visit: impl FnMut(&[u8], &[u8], Option<u64>) -> Result<(), E>,
+        visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
+    ) -> Result<WalkStats, E> {
+        self.run_emitting(true, visit)
+    }
+
+    fn run_emitting<E: From<WalkError>>(
+        &mut self,
+        by_id: bool,
+        mut visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<WalkStats, E> {
         if self.head.is_empty() {
             return Err(WalkError::EmptyTipset.into());
         }
         let tally = &mut self.tally;
         match self.store.graph() {
-            Some(graph) => GraphWalk::new(&self.head, self.window, tally)
-                .run(graph, |cid, data, id| visit(cid, data, Some(id)))?,
+            Some(graph) => {
+                GraphWalk::new(&self.head, self.window, tally, by_id).run(graph, visit)?
+            }
             None => CidWalk::new(self.store, self.window, tally)
-                .run(&self.head, |cid, data| visit(cid, data, None))?,
+                .run(&self.head, |cid, data| visit(cid, Emitted::Bytes(data)))?,
         }
         Ok(self.tally.stats)
     }
+}
+
+/// A block as a walk hands it to its visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emitted<'a> {
+    /// The block's bytes.
+    Bytes(&'a [u8]),
+    /// A block of the store's id graph, by id (valid while the walk's roots
+    /// stay pinned): read it back with [`GraphView::node`](crate::ipld::GraphView::node).
+    Id(u64),
 }
 
 /// Counts and missing blocks, shared by both walk implementations.

@@ -20,12 +20,12 @@ use std::collections::{HashMap, VecDeque};
 use ahash::RandomState;
 use cid::Cid;
 
-use super::walk::{Link, LinkKind, Tally, WalkError, SEEN, WALKED};
+use super::walk::{Emitted, Link, LinkKind, Tally, WalkError, SEEN, WALKED};
 use super::walk_cid::cid_to_bytes;
 use super::{SnapshotWindow, TipsetKey};
 use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity, leading_cid};
 use crate::ipld::{prefetch, DAG_CBOR, IDENTITY};
-use crate::ipld::{BlockGraph, CborScanError, ChildIds, GraphView, LinkCursor, RawLink};
+use crate::ipld::{BlockGraph, CborScanError, Child, ChildIds, GraphView, LinkCursor, RawLink};
 
 /// Child lists up to this long get every child's record prefetched, walked or
 /// not (see [`GraphWalk::push`]).
@@ -48,6 +48,8 @@ pub(super) struct GraphWalk<'w> {
     /// Both flags for CIDs without an id: identity and missing blocks.
     side: HashMap<Cid, u8, RandomState>,
     cid_bytes: Vec<u8>,
+    /// Hand blocks over by id (see [`Emitted::Id`]) and skip leaf records.
+    by_id: bool,
 }
 
 /// Work queued by a header, run in Lotus's order once the header is emitted.
@@ -82,7 +84,12 @@ struct Frame {
 }
 
 impl<'w> GraphWalk<'w> {
-    pub(super) fn new(head: &TipsetKey, window: SnapshotWindow, tally: &'w mut Tally) -> Self {
+    pub(super) fn new(
+        head: &TipsetKey,
+        window: SnapshotWindow,
+        tally: &'w mut Tally,
+        by_id: bool,
+    ) -> Self {
         Self {
             window,
             tally,
@@ -94,13 +101,23 @@ impl<'w> GraphWalk<'w> {
             marks: Marks::default(),
             side: HashMap::default(),
             cid_bytes: Vec::with_capacity(64),
+            by_id,
+        }
+    }
+
+    /// How a held block is handed to the visitor.
+    fn emitted<'a>(&self, id: u64, data: &'a [u8]) -> Emitted<'a> {
+        if self.by_id {
+            Emitted::Id(id)
+        } else {
+            Emitted::Bytes(data)
         }
     }
 
     pub(super) fn run<E: From<WalkError>>(
         mut self,
         graph: &dyn BlockGraph,
-        mut visit: impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        mut visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut result = Ok(());
         graph.read_views(&mut |view| match self.steps(view, &mut visit) {
@@ -117,7 +134,7 @@ impl<'w> GraphWalk<'w> {
     fn steps<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<bool, E> {
         let bound = view.id_bound();
         self.marks.reserve(bound);
@@ -160,7 +177,7 @@ impl<'w> GraphWalk<'w> {
         cid: Cid,
         child: Option<Cid>,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let target = Self::target(view, &cid);
         if self.set(&target, SEEN) & SEEN != 0 {
@@ -170,10 +187,18 @@ impl<'w> GraphWalk<'w> {
             return self.tally.absent_header(cid, child);
         };
         cid_to_bytes(&cid, &mut self.cid_bytes);
+        let by_id = self.by_id;
         let header =
             self.tally
                 .header(&cid, &self.cid_bytes, view.node(id).data, &mut |c, d| {
-                    visit(c, d, id)
+                    visit(
+                        c,
+                        if by_id {
+                            Emitted::Id(id)
+                        } else {
+                            Emitted::Bytes(d)
+                        },
+                    )
                 })?;
         let height = header.height;
         let link = |kind| Link {
@@ -210,7 +235,7 @@ impl<'w> GraphWalk<'w> {
         &mut self,
         task: Task,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         match task {
             Task::Dag { root, link } => {
@@ -242,7 +267,7 @@ impl<'w> GraphWalk<'w> {
         link: Link,
         descend: bool,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let identity = is_identity(&cid);
         let emit = fresh && !identity && is_exported_codec(cid.codec());
@@ -255,7 +280,7 @@ impl<'w> GraphWalk<'w> {
                 let node = view.node(id);
                 if emit {
                     cid_to_bytes(&cid, &mut self.cid_bytes);
-                    visit(&self.cid_bytes, node.data, id)?;
+                    visit(&self.cid_bytes, self.emitted(id, node.data))?;
                     self.tally.count(node.data.len());
                 }
                 (FrameNode::Id(id), node.children)
@@ -298,9 +323,11 @@ impl<'w> GraphWalk<'w> {
             // A short list (an actor and its state) is walked at once: checking
             // its marks first would only wait for them.
             let short = ids.len() <= SHORT_LIST;
-            for id in ids.ids() {
-                if short || !self.marks.walked(id) {
-                    view.prefetch(id);
+            for child in ids.iter() {
+                // A leaf's record is only read when bytes are handed over.
+                let needed = !(self.by_id && child.leaf);
+                if needed && (short || !self.marks.walked(child.id)) {
+                    view.prefetch(child.id);
                 }
             }
         }
@@ -320,7 +347,7 @@ impl<'w> GraphWalk<'w> {
     fn advance<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let depth = self.stack.len() - 1;
         let frame = self.stack[depth];
@@ -348,11 +375,16 @@ impl<'w> GraphWalk<'w> {
         data: &[u8],
         list: ChildIds<'_>,
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut next = self.stack[depth].next_child;
         loop {
-            let Some((id, at)) = list.get(next) else {
+            let Some(Child {
+                id,
+                cid_at: at,
+                leaf,
+            }) = list.get(next)
+            else {
                 self.stack.pop();
                 return Ok(());
             };
@@ -371,9 +403,18 @@ impl<'w> GraphWalk<'w> {
             };
             self.stack[depth].next_child = next;
             let before = self.marks.set(id, WALKED | SEEN);
+            if self.by_id && (leaf || codec != DAG_CBOR) {
+                // Nothing to descend into, and the visitor reads the bytes
+                // itself: this block's record is not touched here at all.
+                if before & SEEN == 0 {
+                    visit(cid, Emitted::Id(id))?;
+                    self.tally.count(0);
+                }
+                continue;
+            }
             let child = view.node(id);
             if before & SEEN == 0 {
-                visit(cid, child.data, id)?;
+                visit(cid, self.emitted(id, child.data))?;
                 self.tally.count(child.data.len());
             }
             // A child with a frame is walked next; one that needed none (a
@@ -393,7 +434,7 @@ impl<'w> GraphWalk<'w> {
         depth: usize,
         data: &[u8],
         view: &dyn GraphView,
-        visit: &mut impl FnMut(&[u8], &[u8], u64) -> Result<(), E>,
+        visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut cursor = self.stack[depth].cursor;
         loop {
@@ -438,7 +479,7 @@ impl<'w> GraphWalk<'w> {
                 Target::Id(id) => {
                     let child = view.node(id);
                     if before & SEEN == 0 {
-                        visit(link.cid, child.data, id)?;
+                        visit(link.cid, self.emitted(id, child.data))?;
                         self.tally.count(child.data.len());
                     }
                     if descend && self.push(view, FrameNode::Id(id), child.children, at) {

@@ -317,13 +317,18 @@ mod tests {
         let a = arena.alloc(b"abc", Some(2)).expect("alloc");
         assert_eq!(arena.record(a), (&b"abc"[..], Some(&[0u8; 16][..])));
         let ids = arena.children_mut(a).expect("list");
-        ChildIds::encode(7, 1, &mut ids[..8]);
-        ChildIds::encode(1 << 37, 2, &mut ids[8..]);
+        let child = |id, cid_at| crate::ipld::Child {
+            id,
+            cid_at,
+            leaf: false,
+        };
+        ChildIds::encode(child(7, 1), &mut ids[..8]);
+        ChildIds::encode(child(1 << 37, 2), &mut ids[8..]);
         let (data, children) = arena.record(a);
         assert_eq!(data, b"abc");
         let list = ChildIds::new(children.expect("list"));
         assert_eq!(list.ids().collect::<Vec<_>>(), vec![7, 1 << 37]);
-        assert_eq!(list.get(1), Some((1 << 37, 2)));
+        assert_eq!(list.get(1), Some(child(1 << 37, 2)));
         assert_eq!(arena.child_id_bytes(), 16);
         let empty = arena.alloc(b"", Some(0)).expect("alloc");
         assert_eq!(arena.record(empty), (&b""[..], Some(&[][..])));

@@ -98,10 +98,15 @@ impl DagStore {
                     });
                 };
                 if let Some(ids) = ids {
-                    let listed_right = ids.get(i).is_some_and(|(loc, at)| {
-                        loc == child_entry.loc
+                    let leaf = state
+                        .node(child_entry.loc)
+                        .children
+                        .is_some_and(|l| l.is_empty());
+                    let listed_right = ids.get(i).is_some_and(|c| {
+                        c.id == child_entry.loc
+                            && c.leaf == leaf
                             && data
-                                .get(at..at + child.encoded_len())
+                                .get(c.cid_at..c.cid_at + child.encoded_len())
                                 .is_some_and(|b| is_canonical(child, b))
                     });
                     if !listed_right {

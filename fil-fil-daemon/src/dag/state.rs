@@ -7,7 +7,7 @@ use cid::Cid;
 use super::arena::{Arena, ArenaFull};
 use super::key::{Key, LinkKind, Word, RC_SPILLED};
 use super::table::DigestTable;
-use crate::ipld::{ChildIds, GraphNode};
+use crate::ipld::{Child, ChildIds, GraphNode};
 
 /// One block as the index sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,16 +126,25 @@ impl State {
         self.payload += self.arena.get(loc).len() as u64;
     }
 
-    /// Writes the child list of the record at `loc`: each child's id and the
-    /// offset of its CID in the record's bytes (as many as it has room for).
+    /// Writes the child list of the record at `loc`: each child's id, the
+    /// offset of its CID in the record's bytes, and whether the child's own list
+    /// is empty (every child's record exists by now; it is only read here).
     pub(crate) fn set_children(
         &mut self,
         loc: u64,
         children: impl IntoIterator<Item = (u64, usize)>,
     ) {
+        let children: Vec<Child> = children
+            .into_iter()
+            .map(|(id, cid_at)| Child {
+                id,
+                cid_at,
+                leaf: self.arena.record(id).1.is_some_and(<[u8]>::is_empty),
+            })
+            .collect();
         if let Some(area) = self.arena.children_mut(loc) {
-            for (out, (id, at)) in area.chunks_exact_mut(ChildIds::WIDTH).zip(children) {
-                ChildIds::encode(id, at, out);
+            for (out, child) in area.chunks_exact_mut(ChildIds::WIDTH).zip(children) {
+                ChildIds::encode(child, out);
             }
         }
     }

@@ -48,23 +48,36 @@ pub struct GraphNode<'a> {
     pub children: Option<ChildIds<'a>>,
 }
 
-/// A packed list of child links: per child, its id and where its CID sits in
-/// the parent's bytes, so a walk reaches a child's id and CID bytes without
-/// parsing the parent's CBOR. Each entry is a little-endian `u64`: the id in the
-/// low [`ChildIds::ID_BITS`] bits, the CID's byte offset in the parent above it.
+/// A packed list of child links: per child, its id, where its CID sits in the
+/// parent's bytes, and whether it is a leaf, so a walk reaches a child's id and
+/// CID bytes without parsing the parent's CBOR, and skips reading a leaf's
+/// record at all. Each entry is a little-endian `u64`: the id in the low
+/// [`ChildIds::ID_BITS`] bits, then the leaf bit, then the CID's byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildIds<'a>(&'a [u8]);
+
+/// One entry of a [`ChildIds`] list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Child {
+    /// The child's id.
+    pub id: u64,
+    /// Offset of the child's CID in the parent's bytes.
+    pub cid_at: usize,
+    /// The child keeps an empty child list: a dag-cbor block with no links a
+    /// walk follows, so a walk needs nothing from its record.
+    pub leaf: bool,
+}
 
 impl<'a> ChildIds<'a> {
     /// Bytes per entry.
     pub const WIDTH: usize = 8;
-    /// Bits of an entry holding the id: 40 cover the DAG store's 38-bit arena
+    /// Bits of an entry holding the id: 39 cover the DAG store's 38-bit arena
     /// locations.
-    pub const ID_BITS: u32 = 40;
+    pub const ID_BITS: u32 = 39;
     /// Largest block that can carry a list: every CID offset in it must fit in
-    /// the entry's remaining 24 bits. Chain objects are far smaller (libp2p caps
+    /// the entry's top 24 bits. Chain objects are far smaller (libp2p caps
     /// blocks at a few MiB); a larger block is walked by scanning its CBOR.
-    pub const MAX_DATA_LEN: usize = 1 << (64 - Self::ID_BITS);
+    pub const MAX_DATA_LEN: usize = 1 << (63 - Self::ID_BITS);
 
     /// Wraps packed entries (a trailing partial entry is ignored).
     pub fn new(bytes: &'a [u8]) -> Self {
@@ -81,35 +94,43 @@ impl<'a> ChildIds<'a> {
         self.len() == 0
     }
 
-    /// The `i`th child: its id and the offset of its CID in the parent's bytes.
+    /// The `i`th child.
     #[inline]
-    pub fn get(&self, i: usize) -> Option<(u64, usize)> {
+    pub fn get(&self, i: usize) -> Option<Child> {
         let b = self.0.get(i * Self::WIDTH..(i + 1) * Self::WIDTH)?;
         Some(Self::unpack(b))
     }
 
+    /// Every child, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Child> + 'a {
+        self.0.chunks_exact(Self::WIDTH).map(Self::unpack)
+    }
+
     /// Every child's id, in order.
     pub fn ids(&self) -> impl Iterator<Item = u64> + 'a {
-        self.0.chunks_exact(Self::WIDTH).map(|b| Self::unpack(b).0)
+        self.iter().map(|c| c.id)
     }
 
     #[inline]
-    fn unpack(b: &[u8]) -> (u64, usize) {
+    fn unpack(b: &[u8]) -> Child {
         let mut word = [0u8; 8];
         word.copy_from_slice(&b[..8]);
         let word = u64::from_le_bytes(word);
-        (
-            word & ((1 << Self::ID_BITS) - 1),
-            (word >> Self::ID_BITS) as usize,
-        )
+        Child {
+            id: word & ((1 << Self::ID_BITS) - 1),
+            leaf: word & (1 << Self::ID_BITS) != 0,
+            cid_at: (word >> (Self::ID_BITS + 1)) as usize,
+        }
     }
 
-    /// Packs `id` (below 2^40) and `cid_offset` (below [`ChildIds::MAX_DATA_LEN`])
+    /// Packs `child` (id below 2^39, offset below [`ChildIds::MAX_DATA_LEN`])
     /// into `out`.
-    pub fn encode(id: u64, cid_offset: usize, out: &mut [u8]) {
-        debug_assert!(id < 1 << Self::ID_BITS && cid_offset < Self::MAX_DATA_LEN);
+    pub fn encode(child: Child, out: &mut [u8]) {
+        debug_assert!(child.id < 1 << Self::ID_BITS && child.cid_at < Self::MAX_DATA_LEN);
         debug_assert_eq!(out.len(), Self::WIDTH);
-        let word = id | (cid_offset as u64) << Self::ID_BITS;
+        let word = child.id
+            | u64::from(child.leaf) << Self::ID_BITS
+            | (child.cid_at as u64) << (Self::ID_BITS + 1);
         out.copy_from_slice(&word.to_le_bytes());
     }
 }
@@ -121,21 +142,34 @@ mod tests {
     #[test]
     fn entries_pack_and_unpack() {
         let entries = [
-            (0u64, 0usize),
-            (1, 7),
-            ((1 << 38) - 1, ChildIds::MAX_DATA_LEN - 1),
-            (12345, 65536),
+            Child {
+                id: 0,
+                cid_at: 0,
+                leaf: false,
+            },
+            Child {
+                id: 1,
+                cid_at: 7,
+                leaf: true,
+            },
+            Child {
+                id: (1 << 38) - 1,
+                cid_at: ChildIds::MAX_DATA_LEN - 1,
+                leaf: true,
+            },
+            Child {
+                id: 12345,
+                cid_at: 65536,
+                leaf: false,
+            },
         ];
         let mut packed = vec![0u8; entries.len() * ChildIds::WIDTH];
-        for ((id, at), out) in entries.iter().zip(packed.chunks_exact_mut(ChildIds::WIDTH)) {
-            ChildIds::encode(*id, *at, out);
+        for (child, out) in entries.iter().zip(packed.chunks_exact_mut(ChildIds::WIDTH)) {
+            ChildIds::encode(*child, out);
         }
         let list = ChildIds::new(&packed);
         assert_eq!(list.len(), 4);
-        assert_eq!(
-            list.ids().collect::<Vec<_>>(),
-            entries.iter().map(|e| e.0).collect::<Vec<_>>()
-        );
+        assert_eq!(list.iter().collect::<Vec<_>>(), entries);
         assert_eq!(list.get(2), Some(entries[2]));
         assert_eq!(list.get(4), None);
     }

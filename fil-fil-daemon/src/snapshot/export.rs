@@ -12,7 +12,7 @@ use super::metadata::{f3_blob_cid, SnapshotMetadata};
 use super::pipe::with_pipe;
 use super::writeback::WritebackFile;
 use crate::car::CarWriter;
-use crate::chain::{tipset_height, SnapshotWalk, SnapshotWindow, TipsetKey, WalkError};
+use crate::chain::{tipset_height, Emitted, SnapshotWalk, SnapshotWindow, TipsetKey, WalkError};
 use crate::ipld::BlockGet;
 
 /// zstd level for `--compress zstd`: level 3 (zstd's default) compresses chain
@@ -154,59 +154,64 @@ where
     };
     let compression = options.compression;
     let open = move |out: W| Sink::new(out, compression);
-    with_pipe(out, store.graph(), open, Sink::finish, |pipe| {
-        let defer = pipe.can_defer();
-        let (roots, mut car) = match options.format {
-            SnapshotFormat::V1 => {
-                let roots = head.cids().to_vec();
-                let car = CarWriter::new(pipe, &roots)?;
-                (roots, car)
-            }
-            SnapshotFormat::V2 => {
-                let f3 = options.f3.as_ref();
-                let meta = SnapshotMetadata::v2(head.cids().to_vec(), f3.map(|b| b.cid));
-                let meta_bytes = meta.encode();
-                let roots = vec![meta.cid()];
-                let mut car = CarWriter::new(pipe, &roots)?;
-                car.write_block(&roots[0], &meta_bytes)?;
-                if let Some(blob) = f3 {
-                    car.write_block(&blob.cid, &blob.data)?;
+    let (out, (roots, blocks), car_bytes) =
+        with_pipe(out, store.graph(), open, Sink::finish, |pipe| {
+            let defer = pipe.can_defer();
+            let (roots, mut car) = match options.format {
+                SnapshotFormat::V1 => {
+                    let roots = head.cids().to_vec();
+                    let car = CarWriter::new(pipe, &roots)?;
+                    (roots, car)
                 }
-                (roots, car)
-            }
-        };
-        let mut blocks = u64::from(options.format == SnapshotFormat::V2)
-            + u64::from(options.format == SnapshotFormat::V2 && options.f3.is_some());
-        let mut next_report = PROGRESS_STEP;
-        SnapshotWalk::new(store, head.clone(), window).run_with_ids(
-            |cid, data, id| -> Result<(), ExportError> {
-                match id {
-                    // The writer thread copies the bytes from the store.
-                    Some(id) if defer => {
-                        car.write_raw_section(cid, data.len(), |pipe| pipe.defer(id, data.len()))?
+                SnapshotFormat::V2 => {
+                    let f3 = options.f3.as_ref();
+                    let meta = SnapshotMetadata::v2(head.cids().to_vec(), f3.map(|b| b.cid));
+                    let meta_bytes = meta.encode();
+                    let roots = vec![meta.cid()];
+                    let mut car = CarWriter::new(pipe, &roots)?;
+                    car.write_block(&roots[0], &meta_bytes)?;
+                    if let Some(blob) = f3 {
+                        car.write_block(&blob.cid, &blob.data)?;
                     }
-                    _ => car.write_raw_block(cid, data)?,
+                    (roots, car)
                 }
-                blocks += 1;
-                if car.bytes_written() >= next_report {
-                    progress(car.bytes_written());
-                    next_report = car.bytes_written() + PROGRESS_STEP;
-                }
-                Ok(())
-            },
-        )?;
-        let car_bytes = car.bytes_written();
-        progress(car_bytes);
-        let pipe = car.finish()?;
-        let summary = ExportSummary {
-            roots,
-            head_height,
-            blocks,
-            car_bytes,
-        };
-        Ok((summary, pipe))
-    })
+            };
+            let mut blocks = u64::from(options.format == SnapshotFormat::V2)
+                + u64::from(options.format == SnapshotFormat::V2 && options.f3.is_some());
+            let mut next_report = PROGRESS_STEP;
+            SnapshotWalk::new(store, head.clone(), window).run_with_ids(
+                |cid, block| -> Result<(), ExportError> {
+                    match block {
+                        // The writer thread writes the section from the store.
+                        Emitted::Id(id) if defer => car.get_mut().defer_section(cid, id)?,
+                        Emitted::Id(_) => return Err(io::Error::other(NO_GRAPH).into()),
+                        Emitted::Bytes(data) => car.write_raw_block(cid, data)?,
+                    }
+                    blocks += 1;
+                    // Bytes the writer thread has written: exact, a few chunks
+                    // behind the walk.
+                    let written = car.get_ref().written();
+                    if written >= next_report {
+                        progress(written);
+                        next_report = written + PROGRESS_STEP;
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok::<_, ExportError>(((roots, blocks), car.finish()?))
+        })?;
+    progress(car_bytes);
+    let summary = ExportSummary {
+        roots,
+        head_height,
+        blocks,
+        car_bytes,
+    };
+    Ok((out, summary))
 }
+
+/// A walk handed a block by id although the store offers no id graph.
+const NO_GRAPH: &str = "export walk handed a block by id, but the store has no id graph";
 
 /// [`export`] into `path`: written to a temporary file in the same directory
 /// (its pages sent to the disk as it grows, see [`WritebackFile`]), synced, then
