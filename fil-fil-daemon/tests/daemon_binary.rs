@@ -12,10 +12,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use daemon_support::small_devnet;
+use daemon_support::start_small_devnet;
 use fil_fil::api::ControlClient;
 use fil_fil::daemon::Repo;
-use fil_fil::devnet::{Devnet, DevnetConfig};
+use fil_fil::devnet::Devnet;
 
 fn spawn_daemon(repo: &Path, devnet: &Devnet, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_fil-fil"))
@@ -85,12 +85,7 @@ async fn terminate(child: &mut Child) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_checkpoints_and_a_restart_resumes_from_it() {
-    let devnet = Devnet::start(DevnetConfig {
-        prefill_epochs: 25,
-        ..small_devnet(5)
-    })
-    .await
-    .unwrap();
+    let devnet = start_small_devnet(5, 25).await;
     let work = tempfile::tempdir().unwrap();
     let repo = work.path().join("repo");
     let pointer = Repo::at(&repo).checkpoint_pointer();

@@ -8,16 +8,10 @@ use std::time::Duration;
 
 use daemon_support::*;
 use fil_fil::daemon::control::{Control, SnapshotRequest};
-use fil_fil::devnet::{Devnet, DevnetConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_blocks_are_refused_and_counted() {
-    let devnet = Devnet::start(DevnetConfig {
-        prefill_epochs: 6,
-        ..small_devnet(3)
-    })
-    .await
-    .unwrap();
+    let devnet = start_small_devnet(3, 6).await;
     let head = devnet.node().head();
     let state = head.tipset.blocks[0].parent_state_root;
     devnet.corrupt_object(state);

@@ -44,12 +44,7 @@ async fn follow_and_compare(devnet: &Devnet) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_come_in_http_batches() {
-    let devnet = Devnet::start(DevnetConfig {
-        prefill_epochs: 12,
-        ..small_devnet(11)
-    })
-    .await
-    .unwrap();
+    let devnet = start_small_devnet(11, 12).await;
     let metrics = follow_and_compare(&devnet).await;
     assert!(
         calls(&metrics, "Filecoin.ChainReadObj[batch]") > 0,
@@ -90,12 +85,7 @@ async fn a_node_refusing_batches_gets_websocket_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_bytes_in_a_batch_are_refused_and_counted() {
-    let devnet = Devnet::start(DevnetConfig {
-        prefill_epochs: 6,
-        ..small_devnet(13)
-    })
-    .await
-    .unwrap();
+    let devnet = start_small_devnet(13, 6).await;
     let head = devnet.node().head();
     let state = head.tipset.blocks[0].parent_state_root;
     let reader = BatchReader::new(&ApiInfo::from_url(&devnet.ws_url(), None).unwrap()).unwrap();

@@ -8,7 +8,7 @@ mod daemon_support;
 
 use daemon_support::*;
 use fil_fil::daemon::control::Control;
-use fil_fil::devnet::{Devnet, DevnetConfig};
+use fil_fil::devnet::Devnet;
 
 const DEPTH: i64 = 12;
 
@@ -27,12 +27,7 @@ async fn check(service: &fil_fil::api::Service, devnet: &Devnet, dir: &std::path
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_reorgs_drops_and_restarts_with_identical_snapshots() {
-    let devnet = Devnet::start(DevnetConfig {
-        prefill_epochs: 20,
-        ..small_devnet(7)
-    })
-    .await
-    .unwrap();
+    let devnet = start_small_devnet(7, 20).await;
     let work = tempfile::tempdir().unwrap();
     let repo_a = work.path().join("a");
     let mut a = start(daemon_config(&devnet, DEPTH, true), &repo_a).await;

@@ -10,12 +10,7 @@ use fil_fil::devnet::{Devnet, DevnetConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catches_up_after_the_node_restarts() {
-    let first = Devnet::start(DevnetConfig {
-        prefill_epochs: 10,
-        ..small_devnet(5)
-    })
-    .await
-    .unwrap();
+    let first = start_small_devnet(5, 10).await;
     let addr = first.addr();
     let work = tempfile::tempdir().unwrap();
     let service = start(daemon_config(&first, 8, true), &work.path().join("r")).await;

@@ -32,6 +32,16 @@ pub fn small_devnet(seed: u64) -> DevnetConfig {
     }
 }
 
+/// A [`small_devnet`] with `prefill_epochs` of chain, started on a free port.
+pub async fn start_small_devnet(seed: u64, prefill_epochs: u64) -> Devnet {
+    Devnet::start(DevnetConfig {
+        prefill_epochs,
+        ..small_devnet(seed)
+    })
+    .await
+    .unwrap()
+}
+
 pub fn daemon_config(devnet: &Devnet, depth: i64, skip_old_msgs: bool) -> DaemonConfig {
     DaemonConfig {
         depth,
