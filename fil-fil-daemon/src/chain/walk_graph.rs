@@ -83,6 +83,25 @@ struct Frame {
     cid_at: (usize, usize),
 }
 
+/// A frame's node that has a child list, as read from the view.
+#[derive(Clone, Copy)]
+struct Listed<'v> {
+    data: &'v [u8],
+    list: ChildIds<'v>,
+}
+
+/// `node`'s data and list, if it is a held block with a list.
+fn listed(view: &dyn GraphView, node: FrameNode) -> Option<Listed<'_>> {
+    let FrameNode::Id(id) = node else {
+        return None;
+    };
+    let node = view.node(id);
+    node.children.map(|list| Listed {
+        data: node.data,
+        list,
+    })
+}
+
 impl<'w> GraphWalk<'w> {
     pub(super) fn new(
         head: &TipsetKey,
@@ -131,6 +150,11 @@ impl<'w> GraphWalk<'w> {
     }
 
     /// Runs up to [`STEPS_PER_VIEW`] steps; false once the walk is complete.
+    ///
+    /// `open` holds, for each frame on the stack, the data and child list of
+    /// its node when it has a list, read once when the frame is pushed (or when
+    /// this view starts), so moving down and back up the DFS does not look
+    /// records up again. It borrows from `view`, so it lives for one view.
     fn steps<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
@@ -138,7 +162,17 @@ impl<'w> GraphWalk<'w> {
     ) -> Result<bool, E> {
         let bound = view.id_bound();
         self.marks.reserve(bound);
+        let mut open: Vec<Option<Listed<'_>>> = Vec::with_capacity(self.stack.len() + 64);
+        for frame in &self.stack {
+            open.push(listed(view, frame.node));
+        }
         for _ in 0..STEPS_PER_VIEW {
+            if let Some(Some(top)) = open.last().copied() {
+                self.advance_listed(top, &mut open, view, visit)?;
+                continue;
+            }
+            // Each of these either only pushes frames or only pops one.
+            let before = self.stack.len();
             if !self.stack.is_empty() {
                 self.advance(view, visit)?;
             } else if let Some(task) = self.tasks.pop_front() {
@@ -147,6 +181,10 @@ impl<'w> GraphWalk<'w> {
                 self.header(cid, child, view, visit)?;
             } else {
                 return Ok(false);
+            }
+            open.truncate(self.stack.len().min(before));
+            for frame in self.stack.get(open.len()..).unwrap_or_default() {
+                open.push(listed(view, frame.node));
             }
         }
         Ok(true)
@@ -340,43 +378,45 @@ impl<'w> GraphWalk<'w> {
         true
     }
 
-    /// Works through the top frame's links: skips identity leaves, other codecs
-    /// and already-walked children without re-reading the frame, emits children
-    /// that need no frame of their own (leaves) and carries on, and returns once
-    /// a child got a frame (it is walked next) or the frame is done (popped).
+    /// Works through the links of a top frame without a child list (see
+    /// [`GraphWalk::advance_scanned`]); listed frames go through
+    /// [`GraphWalk::advance_listed`].
     fn advance<E: From<WalkError>>(
         &mut self,
         view: &dyn GraphView,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let depth = self.stack.len() - 1;
-        let frame = self.stack[depth];
-        match frame.node {
-            FrameNode::Id(id) => {
-                let node = view.node(id);
-                match node.children {
-                    Some(list) => self.advance_listed(depth, node.data, list, view, visit),
-                    None => self.advance_scanned(depth, node.data, view, visit),
-                }
-            }
+        let data = match self.stack[depth].node {
+            FrameNode::Id(id) => view.node(id).data,
             FrameNode::Inline(i) => {
                 let inline = self.inline.get(i).copied().unwrap_or_default();
-                let data = identity_data(&inline).unwrap_or(&[]);
-                self.advance_scanned(depth, data, view, visit)
+                return self.advance_scanned(
+                    depth,
+                    identity_data(&inline).unwrap_or(&[]),
+                    view,
+                    visit,
+                );
             }
-        }
+        };
+        self.advance_scanned(depth, data, view, visit)
     }
 
-    /// [`GraphWalk::advance`] for a node with a stored child list: ids and CID
-    /// offsets come from the list, so the node's CBOR is not parsed again.
-    fn advance_listed<E: From<WalkError>>(
+    /// Works through the links of the top frame, whose node has a stored child
+    /// list (`top`, also the last entry of `open`): ids and CID offsets come
+    /// from the list, so the node's CBOR is not parsed again. Skips
+    /// already-walked children, emits children that need no frame of their
+    /// own (leaves) and carries on, and returns once a child got a frame (it
+    /// is walked next) or the frame is done (popped).
+    fn advance_listed<'v, E: From<WalkError>>(
         &mut self,
-        depth: usize,
-        data: &[u8],
-        list: ChildIds<'_>,
-        view: &dyn GraphView,
+        top: Listed<'v>,
+        open: &mut Vec<Option<Listed<'v>>>,
+        view: &'v dyn GraphView,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let depth = self.stack.len() - 1;
+        let Listed { data, list } = top;
         let mut next = self.stack[depth].next_child;
         loop {
             let Some(Child {
@@ -386,6 +426,7 @@ impl<'w> GraphWalk<'w> {
             }) = list.get(next)
             else {
                 self.stack.pop();
+                open.pop();
                 return Ok(());
             };
             next += 1;
@@ -401,7 +442,6 @@ impl<'w> GraphWalk<'w> {
                 let reason = "stored child list points past a CID";
                 return Err(self.bad_link(depth, &link, reason, view).into());
             };
-            self.stack[depth].next_child = next;
             let before = self.marks.set(id, WALKED | SEEN);
             if self.by_id && (leaf || codec != DAG_CBOR) {
                 // Nothing to descend into, and the visitor reads the bytes
@@ -418,11 +458,16 @@ impl<'w> GraphWalk<'w> {
                 self.tally.count(child.data.len());
             }
             // A child with a frame is walked next; one that needed none (a
-            // leaf) lets this frame go on without being looked up again.
-            if codec == DAG_CBOR
-                && self.push(view, FrameNode::Id(id), child.children, (at, cid.len()))
-            {
-                return Ok(());
+            // leaf) lets this frame go on.
+            if codec == DAG_CBOR {
+                self.stack[depth].next_child = next;
+                if self.push(view, FrameNode::Id(id), child.children, (at, cid.len())) {
+                    open.push(child.children.map(|list| Listed {
+                        data: child.data,
+                        list,
+                    }));
+                    return Ok(());
+                }
             }
         }
     }

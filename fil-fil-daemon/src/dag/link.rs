@@ -324,17 +324,22 @@ impl DagStore {
                 source: super::arena::ArenaFull,
             });
         }
-        let mut locs = Vec::with_capacity(stage.blocks.len());
-        for staged in &stage.blocks {
+        // Records are allocated in export walk order; `locs` is by stage index.
+        let order = walk_order(&stage.blocks);
+        let mut locs = vec![0u64; stage.blocks.len()];
+        for (n, &i) in order.iter().enumerate() {
+            let Some(staged) = stage.blocks.get(i) else {
+                continue;
+            };
             let children = staged.children.as_ref().map(Vec::len);
             match state.alloc_record(&staged.data, children) {
-                Ok(loc) => locs.push(loc),
+                Ok(loc) => locs[i] = loc,
                 Err(source) => {
                     // has_room_for guarantees space; undo rather than leave a
                     // half-committed store if it was wrong.
                     tracing::error!(cid = %staged.cid, %source, "arena full during commit");
-                    for loc in locs {
-                        state.arena.free(loc);
+                    for &done in &order[..n] {
+                        state.arena.free(locs[done]);
                     }
                     return Err(LinkError::Full {
                         bytes: fetched_bytes,
@@ -342,7 +347,7 @@ impl DagStore {
                     });
                 }
             }
-            if locs.len() % YIELD_EVERY == 0 {
+            if (n + 1) % YIELD_EVERY == 0 {
                 // New records are not indexed yet, so readers cannot reach them.
                 RwLockWriteGuard::bump(&mut state);
             }
@@ -372,4 +377,43 @@ impl DagStore {
             reused: stage.increments.len() as u64,
         })
     }
+}
+
+/// Stage indices in the order an export walks the new blocks: depth-first
+/// pre-order through the staged children, in link order, each block at its
+/// first visit. Allocating records in this order lets the export (and its
+/// gather thread) read the arena mostly front to back instead of jumping
+/// between the levels a breadth-first link staged together. Parents are staged
+/// before their children, so starting a walk at each not-yet-visited index in
+/// turn reaches every block.
+fn walk_order(blocks: &[Staged]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(blocks.len());
+    let mut visited = vec![false; blocks.len()];
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    for start in 0..blocks.len() {
+        if visited[start] {
+            continue;
+        }
+        visited[start] = true;
+        order.push(start);
+        stack.push((start, 0));
+        while let Some((i, next)) = stack.last_mut() {
+            let children = blocks[*i].children.as_deref().unwrap_or_default();
+            let Some(&child) = children.get(*next) else {
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            if child & STAGED == 0 {
+                continue;
+            }
+            let c = (child & !STAGED) as usize;
+            if c < blocks.len() && !visited[c] {
+                visited[c] = true;
+                order.push(c);
+                stack.push((c, 0));
+            }
+        }
+    }
+    order
 }

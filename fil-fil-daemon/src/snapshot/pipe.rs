@@ -1,16 +1,18 @@
-//! The export's output pipeline. The walk appends CAR bytes to large chunks and
-//! a second thread writes full chunks out, so the kernel's copying (and, for
-//! files, the disk) runs alongside the walk instead of after each piece of it.
+//! The export's output pipeline. The walk appends CAR bytes to large chunks;
+//! a gather thread turns them into output buffers and an output thread writes
+//! those, so the kernel's copying (and, for files, the disk) runs alongside the
+//! walk instead of after each piece of it.
 //!
 //! With an id graph the walk does not even read block bytes: it writes each
 //! section's CID and leaves a hole naming the block's id
-//! ([`Pipe::defer_section`]); the writer thread fills in the section length and
-//! the bytes from the store while it assembles the output. Gathering ~2 GB of
-//! scattered records is a large share of an export's CPU, and this way it runs
-//! on the second core (the walk need not even touch leaf records). Ids stay
-//! valid because an export pins what it walks.
+//! ([`Pipe::defer_section`]); the gather thread fills in the section length and
+//! the bytes from the store. Gathering ~2 GB of scattered records is a large
+//! share of an export's CPU, and this way it runs beside the walk (which need
+//! not even touch leaf records). Ids stay valid because an export pins what it
+//! walks.
 //!
-//! Empty chunks travel back for reuse, so steady state allocates nothing.
+//! Empty chunks and buffers travel back for reuse, so steady state allocates
+//! nothing.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,12 +77,19 @@ pub(super) struct Pipe {
     written: Arc<AtomicU64>,
 }
 
-/// Runs `body` with a [`Pipe`] whose bytes a scoped thread writes to the
-/// writer `open` makes of `out` (on that thread: a zstd stream, say), filling
-/// deferred blocks from `graph`. Returns the finished writer with `body`'s
-/// result. `body` must hand the pipe back (or drop it) so the last chunk is
-/// flushed. Also returns the bytes written to the sink. An error on the thread
-/// surfaces as the error of the whole call.
+/// Runs `body` with a [`Pipe`] whose bytes two scoped threads write out: a
+/// gather thread fills deferred sections from `graph` into whole buffers, and an
+/// output thread writes those to the writer `open` makes of `out` (on that
+/// thread: a zstd stream, say). Returns the finished writer with `body`'s
+/// result and the bytes written to the sink. `body` must hand the pipe back (or
+/// drop it) so the last chunk is flushed. An error on either thread surfaces as
+/// the error of the whole call.
+///
+/// Gathering and writing are on separate threads because a file `write` spends
+/// much of its time blocked: once the dirty pages reach the kernel's limit it
+/// sleeps until the disk catches up. On one thread the next gather waited for
+/// that sleep, so the walk, the gather and the disk took turns; now the gather
+/// of the next buffer runs while the last one is being written.
 pub(super) fn with_pipe<W, S, T, E>(
     out: W,
     graph: Option<&dyn BlockGraph>,
@@ -97,11 +106,20 @@ where
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = sync_channel::<Chunk>(QUEUE);
         let (empty_tx, empty_rx) = channel::<Chunk>();
+        let (out_tx, out_rx) = sync_channel::<Vec<u8>>(QUEUE);
+        let (spare_tx, spare_rx) = channel::<Vec<u8>>();
         let counter = Arc::clone(&written);
-        let writer = scope.spawn(move || {
+        let output = scope.spawn(move || {
             let sink = Counting(open(out)?, &counter);
-            let Counting(sink, _) = write_all(sink, graph, full_rx, empty_tx)?;
+            let Counting(sink, _) = write_out(sink, out_rx, spare_tx)?;
             close(sink)
+        });
+        let gather = scope.spawn(move || {
+            let mut buffers = Buffers {
+                out: out_tx,
+                spare: spare_rx,
+            };
+            gather_all(graph, full_rx, empty_tx, &mut buffers)
         });
         let pipe = Pipe {
             chunk: Chunk::with_capacity(),
@@ -115,26 +133,56 @@ where
             Ok(value)
         });
         // On error the pipe was dropped inside `body`, closing the channel, so
-        // the thread ends either way.
-        let finished = writer
+        // both threads end either way (the output thread once the gather
+        // thread's end of its channel is gone).
+        let gathered = gather
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("snapshot gather thread panicked")));
+        let finished = output
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("snapshot writer thread panicked")));
-        match (result, finished) {
-            (Ok(value), Ok(out)) => Ok((out, value, written.load(Ordering::Relaxed))),
-            // The thread's own error explains a broken pipe on this side.
-            (_, Err(err)) => Err(err.into()),
-            (Err(err), Ok(_)) => Err(err),
+        // The sink's own error explains a broken channel upstream of it, and
+        // the threads' errors explain a broken pipe on this side.
+        match (result, gathered, finished) {
+            (_, _, Err(err)) | (_, Err(err), _) => Err(err.into()),
+            (Err(err), Ok(()), Ok(_)) => Err(err),
+            (Ok(value), Ok(()), Ok(out)) => Ok((out, value, written.load(Ordering::Relaxed))),
         }
     })
 }
 
-fn write_all<S: Write>(
-    mut out: S,
+/// The gather thread's ends of the channels to the output thread: full
+/// buffers go out, written ones come back for reuse.
+struct Buffers {
+    out: SyncSender<Vec<u8>>,
+    spare: Receiver<Vec<u8>>,
+}
+
+impl Buffers {
+    /// An empty buffer: a written one if the output thread has handed one
+    /// back, else a new one (the output channel bounds how many exist).
+    fn take(&self) -> Vec<u8> {
+        self.spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK + CHUNK / 4))
+    }
+
+    /// Sends `buf` to be written, replacing it with an empty one.
+    fn send(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        let full = std::mem::replace(buf, self.take());
+        self.out.send(full).map_err(|_| closed())
+    }
+}
+
+/// The gather thread: turns the walk's chunks into output buffers, filling
+/// holes from the store, and returns each chunk for reuse.
+fn gather_all(
     graph: Option<&dyn BlockGraph>,
     full: Receiver<Chunk>,
     empty: Sender<Chunk>,
-) -> io::Result<S> {
-    let mut assembled = Vec::with_capacity(CHUNK + CHUNK / 4);
+    buffers: &mut Buffers,
+) -> io::Result<()> {
+    let mut buf = buffers.take();
     for mut chunk in full {
         match graph {
             Some(graph) if !chunk.holes.is_empty() => {
@@ -143,29 +191,54 @@ fn write_all<S: Write>(
                 // waiting on the walk's view, or the walk, blocked on a full
                 // queue, would wait for this thread forever.
                 graph.with_view(&mut |view| {
-                    result = fill(&chunk, view, &mut assembled, &mut out);
+                    result = fill(&chunk, view, &mut buf, buffers);
                 });
                 result?;
             }
-            _ => out.write_all(&chunk.bytes)?,
+            // Literal bytes only: the chunk's buffer goes out as it is.
+            _ => {
+                if !buf.is_empty() {
+                    buffers.send(&mut buf)?;
+                }
+                std::mem::swap(&mut buf, &mut chunk.bytes);
+                buffers.send(&mut buf)?;
+                std::mem::swap(&mut buf, &mut chunk.bytes);
+            }
         }
         chunk.clear();
         // The walk may have finished and dropped its end: nothing to reuse then.
         let _ = empty.send(chunk);
     }
+    if !buf.is_empty() {
+        buffers.send(&mut buf)?;
+    }
+    Ok(())
+}
+
+/// The output thread: writes buffers in order and hands them back.
+fn write_out<S: Write>(
+    mut out: S,
+    bufs: Receiver<Vec<u8>>,
+    spare: Sender<Vec<u8>>,
+) -> io::Result<S> {
+    for mut buf in bufs {
+        out.write_all(&buf)?;
+        buf.clear();
+        // The gather thread may have finished: nothing to reuse then.
+        let _ = spare.send(buf);
+    }
     out.flush()?;
     Ok(out)
 }
 
-/// Writes `chunk` to `out` with every hole filled from `view`, assembled in
-/// `buf` and written every [`CHUNK`] bytes.
-fn fill<S: Write>(
+/// Appends `chunk` to `buf` with every hole filled from `view`, sending `buf`
+/// to the output thread each time it reaches [`CHUNK`] bytes.
+fn fill(
     chunk: &Chunk,
     view: &dyn GraphView,
     buf: &mut Vec<u8>,
-    out: &mut S,
+    buffers: &Buffers,
 ) -> io::Result<()> {
-    buf.clear();
     let mut from = 0;
     for (i, hole) in chunk.holes.iter().enumerate() {
         // The walk did not read leaf records, so they are cold and scattered:
@@ -187,12 +260,11 @@ fn fill<S: Write>(
         buf.extend_from_slice(data);
         from = end;
         if buf.len() >= CHUNK {
-            out.write_all(buf)?;
-            buf.clear();
+            buffers.send(buf)?;
         }
     }
     buf.extend_from_slice(chunk.bytes.get(from..).unwrap_or_default());
-    out.write_all(buf)
+    Ok(())
 }
 
 /// Counts the bytes that reach the sink, for progress and the summary.
