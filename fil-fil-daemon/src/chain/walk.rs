@@ -202,11 +202,11 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
     }
 
     /// [`SnapshotWalk::run_raw`] for callers that can read blocks back from the
-    /// store's id graph ([`BlockGet::graph`]) themselves: over the graph every
-    /// block is handed as [`Emitted::Id`], and the walk does not read the
-    /// records of leaves (dag-cbor blocks without links, raw blocks) at all. So
-    /// [`WalkStats::bytes`] counts only the bytes the walk did read. Over other
-    /// stores every block comes as [`Emitted::Bytes`].
+    /// store's id graph ([`BlockGet::graph`]) themselves: over the graph,
+    /// leaves (dag-cbor blocks without links, raw blocks) are handed as
+    /// [`Emitted::Id`] and the walk does not read their records at all, so
+    /// [`WalkStats::bytes`] counts only the bytes the walk did read. Every
+    /// other block comes as [`Emitted::Bytes`].
     pub fn run_with_ids<E: From<WalkError>>(
         &mut self,
         visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,

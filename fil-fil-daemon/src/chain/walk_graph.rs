@@ -8,8 +8,10 @@
 //! CID sits in the parent's bytes, so listed nodes are never parsed as CBOR and
 //! the CAR's CID bytes come straight from the parent; a `Cid` is built only on
 //! rare paths (inline identity blocks, nodes without a list, error reports).
-//! Each visited block is handed over with its id, so the exporter can leave
-//! copying its bytes to another thread.
+//! Leaves (blocks without links to follow, about half of a chain) are handed
+//! over by id and their records are never read here, so the exporter can leave
+//! copying their bytes to another thread; blocks the walk reads anyway come
+//! with their bytes.
 //!
 //! The walk is a resumable state machine: it runs a bounded number of steps per
 //! read view, so the store can let a writer in between views. Everything it keeps
@@ -48,7 +50,8 @@ pub(super) struct GraphWalk<'w> {
     /// Both flags for CIDs without an id: identity and missing blocks.
     side: HashMap<Cid, u8, RandomState>,
     cid_bytes: Vec<u8>,
-    /// Hand blocks over by id (see [`Emitted::Id`]) and skip leaf records.
+    /// Hand leaves over by id (see [`Emitted::Id`]) without reading their
+    /// records; blocks the walk reads anyway come with their bytes.
     by_id: bool,
 }
 
@@ -121,15 +124,6 @@ impl<'w> GraphWalk<'w> {
             side: HashMap::default(),
             cid_bytes: Vec::with_capacity(64),
             by_id,
-        }
-    }
-
-    /// How a held block is handed to the visitor.
-    fn emitted<'a>(&self, id: u64, data: &'a [u8]) -> Emitted<'a> {
-        if self.by_id {
-            Emitted::Id(id)
-        } else {
-            Emitted::Bytes(data)
         }
     }
 
@@ -225,18 +219,10 @@ impl<'w> GraphWalk<'w> {
             return self.tally.absent_header(cid, child);
         };
         cid_to_bytes(&cid, &mut self.cid_bytes);
-        let by_id = self.by_id;
         let header =
             self.tally
                 .header(&cid, &self.cid_bytes, view.node(id).data, &mut |c, d| {
-                    visit(
-                        c,
-                        if by_id {
-                            Emitted::Id(id)
-                        } else {
-                            Emitted::Bytes(d)
-                        },
-                    )
+                    visit(c, Emitted::Bytes(d))
                 })?;
         let height = header.height;
         let link = |kind| Link {
@@ -313,24 +299,24 @@ impl<'w> GraphWalk<'w> {
         if !emit && !scan {
             return Ok(());
         }
-        let (node, children) = match target {
+        let (node, children, data) = match target {
             Target::Id(id) => {
                 let node = view.node(id);
                 if emit {
                     cid_to_bytes(&cid, &mut self.cid_bytes);
-                    visit(&self.cid_bytes, self.emitted(id, node.data))?;
+                    visit(&self.cid_bytes, Emitted::Bytes(node.data))?;
                     self.tally.count(node.data.len());
                 }
-                (FrameNode::Id(id), node.children)
+                (FrameNode::Id(id), node.children, node.data)
             }
             Target::Side(_) if identity => {
                 self.inline.push(cid);
-                (FrameNode::Inline(self.inline.len() - 1), None)
+                (FrameNode::Inline(self.inline.len() - 1), None, &[][..])
             }
             Target::Side(_) => return self.tally.absent(link.missing(cid)),
         };
         if scan {
-            self.push(view, node, children, (0, 0));
+            self.push(view, node, children, data, (0, 0));
         }
         Ok(())
     }
@@ -345,6 +331,7 @@ impl<'w> GraphWalk<'w> {
         view: &dyn GraphView,
         node: FrameNode,
         children: Option<ChildIds<'_>>,
+        data: &[u8],
         cid_at: (usize, usize),
     ) -> bool {
         if let Some(ids) = children {
@@ -362,9 +349,15 @@ impl<'w> GraphWalk<'w> {
             // its marks first would only wait for them.
             let short = ids.len() <= SHORT_LIST;
             for child in ids.iter() {
+                if !short && self.marks.walked(child.id) {
+                    continue;
+                }
+                // The child's CID is read from this node's bytes.
+                if let Some(byte) = data.get(child.cid_at) {
+                    prefetch(byte);
+                }
                 // A leaf's record is only read when bytes are handed over.
-                let needed = !(self.by_id && child.leaf);
-                if needed && (short || !self.marks.walked(child.id)) {
+                if !(self.by_id && child.leaf) {
                     view.prefetch(child.id);
                 }
             }
@@ -454,14 +447,20 @@ impl<'w> GraphWalk<'w> {
             }
             let child = view.node(id);
             if before & SEEN == 0 {
-                visit(cid, self.emitted(id, child.data))?;
+                visit(cid, Emitted::Bytes(child.data))?;
                 self.tally.count(child.data.len());
             }
             // A child with a frame is walked next; one that needed none (a
             // leaf) lets this frame go on.
             if codec == DAG_CBOR {
                 self.stack[depth].next_child = next;
-                if self.push(view, FrameNode::Id(id), child.children, (at, cid.len())) {
+                if self.push(
+                    view,
+                    FrameNode::Id(id),
+                    child.children,
+                    child.data,
+                    (at, cid.len()),
+                ) {
                     open.push(child.children.map(|list| Listed {
                         data: child.data,
                         list,
@@ -506,7 +505,13 @@ impl<'w> GraphWalk<'w> {
                 let cid = self.parse(depth, &link, view)?;
                 if self.set(&Target::Side(cid), WALKED | SEEN) & WALKED == 0 {
                     self.inline.push(cid);
-                    self.push(view, FrameNode::Inline(self.inline.len() - 1), None, at);
+                    self.push(
+                        view,
+                        FrameNode::Inline(self.inline.len() - 1),
+                        None,
+                        &[],
+                        at,
+                    );
                 }
                 return Ok(());
             }
@@ -524,10 +529,11 @@ impl<'w> GraphWalk<'w> {
                 Target::Id(id) => {
                     let child = view.node(id);
                     if before & SEEN == 0 {
-                        visit(link.cid, self.emitted(id, child.data))?;
+                        visit(link.cid, Emitted::Bytes(child.data))?;
                         self.tally.count(child.data.len());
                     }
-                    if descend && self.push(view, FrameNode::Id(id), child.children, at) {
+                    if descend && self.push(view, FrameNode::Id(id), child.children, child.data, at)
+                    {
                         return Ok(());
                     }
                 }

@@ -32,6 +32,8 @@ const MAX_SEGMENTS: usize = 1 << (LOC_BITS - POS_BITS);
 const HEADER: usize = 8;
 /// Child count meaning "no child list kept".
 const NO_LIST: u32 = u32::MAX;
+/// How much of a record [`Arena::prefetch`] asks for.
+const PREFETCH_BYTES: usize = 192;
 /// Free-list terminator (location 0 is valid, so "none" is all ones).
 const NO_NEXT: u64 = u64::MAX;
 
@@ -190,14 +192,15 @@ impl Arena {
             .get_mut(start..end)
     }
 
-    /// Starts loading the first two cache lines of the record at `loc`: its
-    /// header and child list (whole for up to 15 children), all a walk reads.
+    /// Starts loading the first [`PREFETCH_BYTES`] of the record at `loc`: its
+    /// header and child list (whole for up to 23 children), all a walk needs
+    /// of an interior node, and the whole of a small record such as an actor
+    /// (whose link the walk reads from its bytes).
     ///
-    /// See [`GraphView::prefetch`](crate::ipld::GraphView::prefetch).
     pub(crate) fn prefetch(&self, loc: u64) {
         let (segment, pos) = split(loc);
         if let Some(Some(seg)) = self.segments.get(segment) {
-            for line in [pos, pos + 64] {
+            for line in [pos, pos + 64, pos + 128, pos + PREFETCH_BYTES - 1] {
                 if let Some(byte) = seg.get(line) {
                     prefetch(byte);
                 }

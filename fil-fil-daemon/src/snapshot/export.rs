@@ -185,7 +185,7 @@ where
                         // The writer thread writes the section from the store.
                         Emitted::Id(id) if defer => car.get_mut().defer_section(cid, id)?,
                         Emitted::Id(_) => return Err(io::Error::other(NO_GRAPH).into()),
-                        Emitted::Bytes(data) => car.write_raw_block(cid, data)?,
+                        Emitted::Bytes(data) => car.get_mut().write_section(cid, data)?,
                     }
                     blocks += 1;
                     // Bytes the writer thread has written: exact, a few chunks
