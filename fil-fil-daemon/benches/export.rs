@@ -121,6 +121,11 @@ fn build_store(blocks: &HashMap<Cid, Vec<u8>>) -> io::Result<DagStore> {
 }
 
 fn main() -> io::Result<()> {
+    // `RUST_LOG=fil_fil::snapshot=debug` shows each pipeline thread's CPU.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(io::stderr)
+        .init();
     let config = SyntheticConfig {
         epochs: env_or("FIL_FIL_BENCH_EPOCHS", 2000) as i64,
         actors: env_or("FIL_FIL_BENCH_ACTORS", 500_000) as usize,

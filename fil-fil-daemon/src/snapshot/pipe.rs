@@ -112,14 +112,18 @@ where
         let output = scope.spawn(move || {
             let sink = Counting(open(out)?, &counter);
             let Counting(sink, _) = write_out(sink, out_rx, spare_tx)?;
-            close(sink)
+            let out = close(sink);
+            tracing::debug!(cpu_ms = thread_cpu_ms(), "export output thread done");
+            out
         });
         let gather = scope.spawn(move || {
             let mut buffers = Buffers {
                 out: out_tx,
                 spare: spare_rx,
             };
-            gather_all(graph, full_rx, empty_tx, &mut buffers)
+            let done = gather_all(graph, full_rx, empty_tx, &mut buffers);
+            tracing::debug!(cpu_ms = thread_cpu_ms(), "export gather thread done");
+            done
         });
         let pipe = Pipe {
             chunk: Chunk::with_capacity(),
@@ -128,10 +132,13 @@ where
             empty: empty_rx,
             written: Arc::clone(&written),
         };
+        let walk_started = thread_cpu_ms();
         let result = body(pipe).and_then(|(value, mut pipe)| {
             pipe.finish()?;
             Ok(value)
         });
+        let cpu_ms = thread_cpu_ms() - walk_started;
+        tracing::debug!(cpu_ms, "export walk done");
         // On error the pipe was dropped inside `body`, closing the channel, so
         // both threads end either way (the output thread once the gather
         // thread's end of its channel is gone).
@@ -149,6 +156,18 @@ where
             (Ok(value), Ok(()), Ok(out)) => Ok((out, value, written.load(Ordering::Relaxed))),
         }
     })
+}
+
+/// CPU time the calling thread has used, in milliseconds (for the debug log
+/// that shows which pipeline stage limits an export).
+fn thread_cpu_ms() -> u128 {
+    #[cfg(target_os = "linux")]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32).as_millis()
+    }
+    #[cfg(not(target_os = "linux"))]
+    0
 }
 
 /// The gather thread's ends of the channels to the output thread: full
