@@ -33,6 +33,12 @@ use crate::ipld::{BlockGraph, CborScanError, Child, ChildIds, GraphView, LinkCur
 /// not (see [`GraphWalk::push`]).
 const SHORT_LIST: usize = 2;
 
+/// Largest block the walk hands over with its bytes when it could hand it
+/// over by id: up to this size the bytes came into the cache with the record's
+/// prefetch, so copying them here is cheap; a larger block's bytes are mostly
+/// cold, and copying them is left to the exporter's other thread.
+const COPY_INLINE: usize = 160;
+
 /// Walk steps (links examined, headers, roots) per read view.
 const STEPS_PER_VIEW: usize = 1 << 14;
 
@@ -448,8 +454,13 @@ impl<'w> GraphWalk<'w> {
             }
             let child = view.node(id);
             if before & SEEN == 0 {
-                visit(cid, Emitted::Bytes(child.data))?;
-                self.tally.count(child.data.len());
+                if self.by_id && child.data.len() > COPY_INLINE {
+                    visit(cid, Emitted::Id(id))?;
+                    self.tally.count(0);
+                } else {
+                    visit(cid, Emitted::Bytes(child.data))?;
+                    self.tally.count(child.data.len());
+                }
             }
             // A child with a frame is walked next; one that needed none (a
             // leaf, or a node with only leaves below it) lets this frame go on.
@@ -661,6 +672,7 @@ impl Marks {
         }
     }
 
+    #[inline(always)]
     fn walked(&self, id: u64) -> bool {
         self.0
             .get((id >> 6) as usize)
@@ -668,6 +680,7 @@ impl Marks {
     }
 
     /// Sets `flags` ([`WALKED`], [`SEEN`]) on `id`, returning those it had.
+    #[inline(always)]
     fn set(&mut self, id: u64, flags: u8) -> u8 {
         let word = (id >> 6) as usize;
         if word >= self.0.len() {
@@ -692,6 +705,7 @@ impl Marks {
     }
 
     /// Starts loading the word pair holding `id`'s marks.
+    #[inline(always)]
     fn prefetch(&self, id: u64) {
         if let Some(pair) = self.0.get((id >> 6) as usize) {
             prefetch(pair);

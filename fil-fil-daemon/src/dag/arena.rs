@@ -197,12 +197,18 @@ impl Arena {
     /// of an interior node, and the whole of a small record such as an actor
     /// (whose link the walk reads from its bytes).
     ///
+    #[inline]
     pub(crate) fn prefetch(&self, loc: u64) {
         let (segment, pos) = split(loc);
         if let Some(Some(seg)) = self.segments.get(segment) {
-            for line in [pos, pos + 64, pos + 128, pos + PREFETCH_BYTES - 1] {
-                if let Some(byte) = seg.get(line) {
-                    prefetch(byte);
+            let end = seg.len().min(pos + PREFETCH_BYTES);
+            if let Some(head) = seg.get(pos..end) {
+                for line in head.chunks(64) {
+                    prefetch(&line[0]);
+                }
+                // The last line, when the record does not start on a line.
+                if let Some(last) = head.last() {
+                    prefetch(last);
                 }
             }
         }
