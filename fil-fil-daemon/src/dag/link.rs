@@ -417,3 +417,36 @@ fn walk_order(blocks: &[Staged]) -> Vec<usize> {
     }
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged(children: &[ChildRef]) -> Staged {
+        Staged {
+            cid: Cid::default(),
+            kind: LinkKind::Dag,
+            rc: 1,
+            data: Vec::new(),
+            children: Some(children.to_vec()),
+            cid_offsets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn new_records_are_ordered_depth_first_in_link_order() {
+        // 0 → [1, 2]; 1 → [3, a held block, 4]; 2 → [4 (shared), 5]; 6 is a
+        // second root. Stage order is breadth-first, as link stages blocks.
+        let held = 77;
+        let blocks = vec![
+            staged(&[STAGED | 1, STAGED | 2]),
+            staged(&[STAGED | 3, held, STAGED | 4]),
+            staged(&[STAGED | 4, STAGED | 5]),
+            staged(&[]),
+            staged(&[]),
+            staged(&[]),
+            staged(&[]),
+        ];
+        assert_eq!(walk_order(&blocks), vec![0, 1, 3, 4, 2, 5, 6]);
+    }
+}
