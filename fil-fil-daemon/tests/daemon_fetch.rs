@@ -84,6 +84,39 @@ async fn a_node_refusing_batches_gets_websocket_calls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_reported_not_taken_for_missing_batch_support() {
+    let devnet = Devnet::start(DevnetConfig {
+        token: Some("right-token".into()),
+        ..small_devnet(14)
+    })
+    .await
+    .unwrap();
+    let state = devnet.node().head().tipset.blocks[0].parent_state_root;
+    let wrong = ApiInfo::from_url(&devnet.ws_url(), Some("wrong-token".into())).unwrap();
+    let refused = BatchReader::new(&wrong)
+        .unwrap()
+        .read_objs(&[state])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, BatchError::Unauthorized { status: 401, .. }),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("FULLNODE_API_INFO"),
+        "{refused}"
+    );
+    let right = ApiInfo::from_url(&devnet.ws_url(), Some("right-token".into())).unwrap();
+    let blocks = BatchReader::new(&right)
+        .unwrap()
+        .read_objs(&[state])
+        .await
+        .unwrap();
+    fil_fil::ipld::verify_block(&state, &blocks[0]).unwrap();
+    devnet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_bytes_in_a_batch_are_refused_and_counted() {
     let devnet = start_small_devnet(13, 6).await;
     let head = devnet.node().head();

@@ -2,7 +2,8 @@
 //! response body for hundreds of blocks, where a WebSocket call costs a frame,
 //! a request id and a wake-up per block. go-jsonrpc (Lotus) answers batches on
 //! its HTTP endpoint; a node that does not is reported as
-//! [`BatchError::Unsupported`] so the caller can fall back to WebSocket calls.
+//! [`BatchError::Unsupported`] so the caller can fall back to WebSocket calls;
+//! a refused token is [`BatchError::Unauthorized`], which no fallback would fix.
 //! The bytes are not verified here: callers check each against its CID.
 
 use std::borrow::Cow;
@@ -29,6 +30,16 @@ pub enum BatchError {
         url: String,
         /// What it answered.
         reason: String,
+    },
+    /// The node refused the credentials (HTTP 401 or 403): a wrong or
+    /// malformed token in `FULLNODE_API_INFO`. Not a reason to fall back to
+    /// WebSocket calls, which would meet the same token.
+    #[error("the node at {url} refused the API token (HTTP {status}); check FULLNODE_API_INFO")]
+    Unauthorized {
+        /// Endpoint tried.
+        url: String,
+        /// The HTTP status.
+        status: u16,
     },
     /// The request did not get through (connection, timeout).
     #[error("batch POST to {url} failed: {reason}")]
@@ -118,6 +129,15 @@ impl BatchReader {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
+        if matches!(
+            status,
+            reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN
+        ) {
+            return Err(BatchError::Unauthorized {
+                url: self.url.clone(),
+                status: status.as_u16(),
+            });
+        }
         let body = response.bytes().await.map_err(transport)?;
         if !status.is_success() || body.first() != Some(&b'[') {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
