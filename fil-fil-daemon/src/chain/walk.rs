@@ -204,9 +204,10 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
     /// [`SnapshotWalk::run_raw`] for callers that can read blocks back from the
     /// store's id graph ([`BlockGet::graph`]) themselves: over the graph,
     /// leaves (dag-cbor blocks without links, raw blocks) are handed as
-    /// [`Emitted::Id`] and the walk does not read their records at all, so
-    /// [`WalkStats::bytes`] counts only the bytes the walk did read. Every
-    /// other block comes as [`Emitted::Bytes`].
+    /// [`Emitted::Id`] and the walk does not read their records at all. Blocks
+    /// the walk reads to follow their links come as [`Emitted::Bytes`] when
+    /// they are small (their bytes are in cache) and as [`Emitted::Id`]
+    /// otherwise. [`WalkStats::bytes`] counts only bytes handed over.
     pub fn run_with_ids<E: From<WalkError>>(
         &mut self,
         visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,

@@ -10,8 +10,9 @@
 //! rare paths (inline identity blocks, nodes without a list, error reports).
 //! Leaves (blocks without links to follow, about half of a chain) are handed
 //! over by id and their records are never read here, so the exporter can leave
-//! copying their bytes to another thread; blocks the walk reads anyway come
-//! with their bytes.
+//! copying their bytes to another thread; so are blocks the walk reads but whose
+//! bytes are mostly cold (over [`COPY_INLINE`]). Small blocks the walk reads
+//! anyway come with their bytes.
 //!
 //! The walk is a resumable state machine: it runs a bounded number of steps per
 //! read view, so the store can let a writer in between views. Everything it keeps
@@ -57,7 +58,8 @@ pub(super) struct GraphWalk<'w> {
     side: HashMap<Cid, u8, RandomState>,
     cid_bytes: Vec<u8>,
     /// Hand leaves over by id (see [`Emitted::Id`]) without reading their
-    /// records; blocks the walk reads anyway come with their bytes.
+    /// records, and blocks over [`COPY_INLINE`] bytes by id too; small blocks
+    /// the walk reads anyway come with their bytes.
     by_id: bool,
 }
 

@@ -6,9 +6,10 @@
 //! With an id graph the walk does not read leaf blocks at all (about half of
 //! all blocks): for each it writes the section's CID and leaves a hole naming
 //! the block's id ([`Pipe::defer_section`]), and the gather thread fills in the
-//! section length and the bytes from the store. Blocks the walk reads anyway,
-//! to follow their links, it writes whole ([`Pipe::write_section`]) while their
-//! bytes are in its cache, rather than have the other core load them again.
+//! section length and the bytes from the store. Small blocks the walk reads
+//! anyway, to follow their links, it writes whole ([`Pipe::write_section`])
+//! while their bytes are in its cache, rather than have the other core load
+//! them again; larger ones it defers too.
 //! Ids stay valid because an export pins what it walks.
 //!
 //! Empty chunks and buffers travel back for reuse, so steady state allocates
