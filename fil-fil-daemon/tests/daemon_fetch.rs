@@ -24,6 +24,12 @@ fn calls(metrics: &str, method: &str) -> u64 {
         .map_or(0, |n| n.trim().parse().unwrap())
 }
 
+/// A batch reader for the devnet's HTTP endpoint with `token`, if any.
+fn reader(devnet: &Devnet, token: Option<&str>) -> BatchReader {
+    let info = ApiInfo::from_url(&devnet.ws_url(), token.map(str::to_owned)).unwrap();
+    BatchReader::new(&info).unwrap()
+}
+
 async fn follow_and_compare(devnet: &Devnet) -> String {
     let work = tempfile::tempdir().unwrap();
     let service = start(
@@ -71,7 +77,7 @@ async fn a_node_refusing_batches_gets_websocket_calls() {
     })
     .await
     .unwrap();
-    let reader = BatchReader::new(&ApiInfo::from_url(&devnet.ws_url(), None).unwrap()).unwrap();
+    let reader = reader(&devnet, None);
     let state = devnet.node().head().tipset.blocks[0].parent_state_root;
     let refused = reader.read_objs(&[state]).await.unwrap_err();
     assert!(
@@ -92,9 +98,7 @@ async fn a_wrong_token_is_reported_not_taken_for_missing_batch_support() {
     .await
     .unwrap();
     let state = devnet.node().head().tipset.blocks[0].parent_state_root;
-    let wrong = ApiInfo::from_url(&devnet.ws_url(), Some("wrong-token".into())).unwrap();
-    let refused = BatchReader::new(&wrong)
-        .unwrap()
+    let refused = reader(&devnet, Some("wrong-token"))
         .read_objs(&[state])
         .await
         .unwrap_err();
@@ -106,9 +110,7 @@ async fn a_wrong_token_is_reported_not_taken_for_missing_batch_support() {
         refused.to_string().contains("FULLNODE_API_INFO"),
         "{refused}"
     );
-    let right = ApiInfo::from_url(&devnet.ws_url(), Some("right-token".into())).unwrap();
-    let blocks = BatchReader::new(&right)
-        .unwrap()
+    let blocks = reader(&devnet, Some("right-token"))
         .read_objs(&[state])
         .await
         .unwrap();
@@ -121,7 +123,7 @@ async fn wrong_bytes_in_a_batch_are_refused_and_counted() {
     let devnet = start_small_devnet(13, 6).await;
     let head = devnet.node().head();
     let state = head.tipset.blocks[0].parent_state_root;
-    let reader = BatchReader::new(&ApiInfo::from_url(&devnet.ws_url(), None).unwrap()).unwrap();
+    let reader = reader(&devnet, None);
     let good = reader.read_objs(&[state]).await.unwrap();
     fil_fil::ipld::verify_block(&state, &good[0]).unwrap();
     devnet.corrupt_object(state);

@@ -217,29 +217,6 @@ impl<W: Write> CarWriter<W> {
         Ok(())
     }
 
-    /// Appends one block section for a CID given in binary form (as a walk over
-    /// stored bytes has it), without building a `Cid`.
-    pub fn write_raw_block(&mut self, cid: &[u8], data: &[u8]) -> io::Result<()> {
-        self.write_raw_section(cid, data.len(), |inner| inner.write_all(data))
-    }
-
-    /// Appends one block section whose `data_len` block bytes `write_data`
-    /// supplies to the inner writer after the CID: for writers that can take
-    /// bytes by reference and fill them in later (the export pipe).
-    pub fn write_raw_section(
-        &mut self,
-        cid: &[u8],
-        data_len: usize,
-        write_data: impl FnOnce(&mut W) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let len = (cid.len() + data_len) as u64;
-        self.written += write_uvarint(&mut self.inner, len)? as u64;
-        self.inner.write_all(cid)?;
-        write_data(&mut self.inner)?;
-        self.written += len;
-        Ok(())
-    }
-
     /// The inner writer.
     pub fn get_ref(&self) -> &W {
         &self.inner

@@ -207,7 +207,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
     /// [`Emitted::Id`] and the walk does not read their records at all. Blocks
     /// the walk reads to follow their links come as [`Emitted::Bytes`] when
     /// they are small (their bytes are in cache) and as [`Emitted::Id`]
-    /// otherwise. [`WalkStats::bytes`] counts only bytes handed over.
+    /// otherwise; headers always come with their bytes. [`WalkStats::bytes`]
+    /// counts only bytes handed over.
     pub fn run_with_ids<E: From<WalkError>>(
         &mut self,
         visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,

@@ -94,6 +94,26 @@ struct Frame {
     cid_at: (usize, usize),
 }
 
+/// Hands a held block the walk has read to `visit`: with its bytes when they
+/// are in cache anyway (up to [`COPY_INLINE`]), else, with `by_id`, by id.
+fn hand_over<E>(
+    by_id: bool,
+    tally: &mut Tally,
+    cid: &[u8],
+    id: u64,
+    data: &[u8],
+    visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    if by_id && data.len() > COPY_INLINE {
+        visit(cid, Emitted::Id(id))?;
+        tally.count(0);
+    } else {
+        visit(cid, Emitted::Bytes(data))?;
+        tally.count(data.len());
+    }
+    Ok(())
+}
+
 /// A frame's node that has a child list, as read from the view.
 #[derive(Clone, Copy)]
 struct Listed<'v> {
@@ -312,8 +332,8 @@ impl<'w> GraphWalk<'w> {
                 let node = view.node(id);
                 if emit {
                     cid_to_bytes(&cid, &mut self.cid_bytes);
-                    visit(&self.cid_bytes, Emitted::Bytes(node.data))?;
-                    self.tally.count(node.data.len());
+                    let by_id = self.by_id;
+                    hand_over(by_id, self.tally, &self.cid_bytes, id, node.data, visit)?;
                 }
                 (FrameNode::Id(id), node.children, node.data)
             }
@@ -456,13 +476,7 @@ impl<'w> GraphWalk<'w> {
             }
             let child = view.node(id);
             if before & SEEN == 0 {
-                if self.by_id && child.data.len() > COPY_INLINE {
-                    visit(cid, Emitted::Id(id))?;
-                    self.tally.count(0);
-                } else {
-                    visit(cid, Emitted::Bytes(child.data))?;
-                    self.tally.count(child.data.len());
-                }
+                hand_over(self.by_id, self.tally, cid, id, child.data, visit)?;
             }
             // A child with a frame is walked next; one that needed none (a
             // leaf, or a node with only leaves below it) lets this frame go on.
@@ -580,8 +594,7 @@ impl<'w> GraphWalk<'w> {
                 Target::Id(id) => {
                     let child = view.node(id);
                     if before & SEEN == 0 {
-                        visit(link.cid, Emitted::Bytes(child.data))?;
-                        self.tally.count(child.data.len());
+                        hand_over(self.by_id, self.tally, link.cid, id, child.data, visit)?;
                     }
                     if descend && self.push(view, FrameNode::Id(id), child.children, child.data, at)
                     {

@@ -220,9 +220,7 @@ fn gather_all(
                 if !buf.is_empty() {
                     buffers.send(&mut buf)?;
                 }
-                std::mem::swap(&mut buf, &mut chunk.bytes);
-                buffers.send(&mut buf)?;
-                std::mem::swap(&mut buf, &mut chunk.bytes);
+                buffers.send(&mut chunk.bytes)?;
             }
         }
         chunk.clear();
@@ -328,14 +326,13 @@ impl Pipe {
     /// block whose bytes the walk has at hand (it read them to find links).
     pub(super) fn write_section(&mut self, cid: &[u8], data: &[u8]) -> io::Result<()> {
         let len = cid.len() + data.len();
-        let mut varint = unsigned_varint::encode::u64_buffer();
-        let varint = unsigned_varint::encode::u64(len as u64, &mut varint);
-        if self.chunk.bytes.len() + varint.len() + len > CHUNK {
+        // A u64 varint takes at most 10 bytes.
+        if self.chunk.bytes.len() + 10 + len > CHUNK {
             self.send()?;
         }
         let bytes = &mut self.chunk.bytes;
-        bytes.reserve(varint.len() + len);
-        bytes.extend_from_slice(varint);
+        bytes.reserve(10 + len);
+        write_uvarint(bytes, len as u64)?;
         bytes.extend_from_slice(cid);
         bytes.extend_from_slice(data);
         Ok(())
