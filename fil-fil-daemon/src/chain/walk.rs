@@ -191,7 +191,7 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
         self.run_emitting(false, |cid, emitted| match emitted {
             Emitted::Bytes(data) => visit(cid, data),
             // Not emitted without `by_id`; read back rather than dropped.
-            Emitted::Id(id) => {
+            Emitted::Id { id, .. } => {
                 let mut result = Ok(());
                 if let Some(graph) = graph {
                     graph.with_view(&mut |view| result = visit(cid, view.node(id).data));
@@ -242,8 +242,14 @@ pub enum Emitted<'a> {
     /// The block's bytes.
     Bytes(&'a [u8]),
     /// A block of the store's id graph, by id (valid while the walk's roots
-    /// stay pinned): read it back with [`GraphView::node`](crate::ipld::GraphView::node).
-    Id(u64),
+    /// stay pinned), and the length of its bytes: read it back with
+    /// [`GraphView::node`](crate::ipld::GraphView::node).
+    Id {
+        /// The block's id.
+        id: u64,
+        /// Its length in bytes.
+        len: usize,
+    },
 }
 
 /// Counts and missing blocks, shared by both walk implementations.

@@ -28,7 +28,9 @@ use super::walk_cid::cid_to_bytes;
 use super::{SnapshotWindow, TipsetKey};
 use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity, leading_cid};
 use crate::ipld::{prefetch, DAG_CBOR, IDENTITY};
-use crate::ipld::{BlockGraph, CborScanError, Child, ChildIds, GraphView, LinkCursor, RawLink};
+use crate::ipld::{
+    BlockGraph, CborScanError, Child, ChildIds, GraphView, LeafLen, LinkCursor, RawLink,
+};
 
 /// Child lists up to this long get every child's record prefetched, walked or
 /// not (see [`GraphWalk::push`]).
@@ -105,13 +107,24 @@ fn hand_over<E>(
     visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     if by_id && data.len() > COPY_INLINE {
-        visit(cid, Emitted::Id(id))?;
+        let len = data.len();
+        visit(cid, Emitted::Id { id, len })?;
         tally.count(0);
     } else {
         visit(cid, Emitted::Bytes(data))?;
         tally.count(data.len());
     }
     Ok(())
+}
+
+/// The length of block `id`, `leaf` as its parent's list has it: from the
+/// list for a small leaf, else from the block's record.
+#[inline(always)]
+fn leaf_len(leaf: Option<LeafLen>, id: u64, view: &dyn GraphView) -> usize {
+    match leaf {
+        Some(LeafLen::Known(len)) => len,
+        _ => view.node(id).data.len(),
+    }
 }
 
 /// A frame's node that has a child list, as read from the view.
@@ -385,7 +398,7 @@ impl<'w> GraphWalk<'w> {
                     prefetch(byte);
                 }
                 // A leaf's record is only read when bytes are handed over.
-                if !(self.by_id && child.leaf) {
+                if !(self.by_id && child.leaf.is_some()) {
                     view.prefetch(child.id);
                 }
             }
@@ -465,11 +478,12 @@ impl<'w> GraphWalk<'w> {
                 let reason = "stored child list points past a CID";
                 return Err(self.bad_link(depth, &link, reason, view).into());
             };
-            if self.by_id && (leaf || codec != DAG_CBOR) {
+            if self.by_id && (leaf.is_some() || codec != DAG_CBOR) {
                 // Nothing to descend into, and the visitor reads the bytes
-                // itself: this block's record is not touched here at all.
+                // itself: a small leaf's record is not touched here at all.
                 if before & SEEN == 0 {
-                    visit(cid, Emitted::Id(id))?;
+                    let len = leaf_len(leaf, id, view);
+                    visit(cid, Emitted::Id { id, len })?;
                     self.tally.count(0);
                 }
                 continue;
@@ -481,7 +495,10 @@ impl<'w> GraphWalk<'w> {
             // A child with a frame is walked next; one that needed none (a
             // leaf, or a node with only leaves below it) lets this frame go on.
             if codec == DAG_CBOR {
-                if let Some(list) = child.children.filter(|l| l.iter().all(|c| c.leaf)) {
+                if let Some(list) = child
+                    .children
+                    .filter(|l| l.iter().all(|c| c.leaf.is_some()))
+                {
                     if self.emit_leaves(list, child.data, view, visit)? {
                         continue;
                     }
@@ -517,7 +534,7 @@ impl<'w> GraphWalk<'w> {
         view: &dyn GraphView,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<bool, E> {
-        for Child { id, cid_at, .. } in list.iter() {
+        for Child { id, cid_at, leaf } in list.iter() {
             let Some((cid, _)) = data.get(cid_at..).and_then(leading_cid) else {
                 return Ok(false);
             };
@@ -525,7 +542,8 @@ impl<'w> GraphWalk<'w> {
                 continue;
             }
             if self.by_id {
-                visit(cid, Emitted::Id(id))?;
+                let len = leaf_len(leaf, id, view);
+                visit(cid, Emitted::Id { id, len })?;
                 self.tally.count(0);
             } else {
                 let bytes = view.node(id).data;

@@ -329,7 +329,7 @@ mod tests {
         let child = |id, cid_at| crate::ipld::Child {
             id,
             cid_at,
-            leaf: false,
+            leaf: None,
         };
         ChildIds::encode(child(7, 1), &mut ids[..8]);
         ChildIds::encode(child(1 << 37, 2), &mut ids[8..]);

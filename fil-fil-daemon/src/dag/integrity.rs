@@ -9,7 +9,7 @@ use cid::Cid;
 use super::edges::{push_edges, EdgeError};
 use super::key::Key;
 use super::store::DagStore;
-use crate::ipld::{is_canonical, ChildIds};
+use crate::ipld::{is_canonical, ChildIds, LeafLen};
 
 /// A broken store invariant.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -98,10 +98,11 @@ impl DagStore {
                     });
                 };
                 if let Some(ids) = ids {
-                    let leaf = state
-                        .node(child_entry.loc)
+                    let node = state.node(child_entry.loc);
+                    let leaf = node
                         .children
-                        .is_some_and(|l| l.is_empty());
+                        .is_some_and(|l| l.is_empty())
+                        .then(|| LeafLen::of(node.data.len()));
                     let listed_right = ids.get(i).is_some_and(|c| {
                         c.id == child_entry.loc
                             && c.leaf == leaf

@@ -7,7 +7,7 @@ use cid::Cid;
 use super::arena::{Arena, ArenaFull};
 use super::key::{Key, LinkKind, Word, RC_SPILLED};
 use super::table::DigestTable;
-use crate::ipld::{Child, ChildIds, GraphNode};
+use crate::ipld::{Child, ChildIds, GraphNode, LeafLen};
 
 /// One block as the index sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +127,9 @@ impl State {
     }
 
     /// Writes the child list of the record at `loc`: each child's id, the
-    /// offset of its CID in the record's bytes, and whether the child's own list
-    /// is empty (every child's record exists by now; it is only read here).
+    /// offset of its CID in the record's bytes, and, if the child's own list is
+    /// empty, its length (every child's record exists by now; it is only read
+    /// here).
     pub(crate) fn set_children(
         &mut self,
         loc: u64,
@@ -136,10 +137,15 @@ impl State {
     ) {
         let children: Vec<Child> = children
             .into_iter()
-            .map(|(id, cid_at)| Child {
-                id,
-                cid_at,
-                leaf: self.arena.record(id).1.is_some_and(<[u8]>::is_empty),
+            .map(|(id, cid_at)| {
+                let (data, list) = self.arena.record(id);
+                Child {
+                    id,
+                    cid_at,
+                    leaf: list
+                        .is_some_and(<[u8]>::is_empty)
+                        .then(|| LeafLen::of(data.len())),
+                }
             })
             .collect();
         if let Some(area) = self.arena.children_mut(loc) {

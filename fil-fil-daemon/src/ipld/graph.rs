@@ -49,10 +49,13 @@ pub struct GraphNode<'a> {
 }
 
 /// A packed list of child links: per child, its id, where its CID sits in the
-/// parent's bytes, and whether it is a leaf, so a walk reaches a child's id and
-/// CID bytes without parsing the parent's CBOR, and skips reading a leaf's
-/// record at all. Each entry is a little-endian `u64`: the id in the low
-/// [`ChildIds::ID_BITS`] bits, then the leaf bit, then the CID's byte offset.
+/// parent's bytes, and whether it is a leaf (with the leaf's length when
+/// small), so a walk reaches a child's id and CID bytes without parsing the
+/// parent's CBOR, and emits a leaf without reading its record at all. Each
+/// entry is a little-endian `u64`: the id in the low [`ChildIds::ID_BITS`]
+/// bits, then an 8-bit leaf tag (0: not a leaf; 255: a leaf of
+/// [`ChildIds::MAX_LEAF_LEN`] bytes or more; else a leaf of `tag - 1` bytes),
+/// then the CID's byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildIds<'a>(&'a [u8]);
 
@@ -63,21 +66,48 @@ pub struct Child {
     pub id: u64,
     /// Offset of the child's CID in the parent's bytes.
     pub cid_at: usize,
-    /// The child keeps an empty child list: a dag-cbor block with no links a
-    /// walk follows, so a walk needs nothing from its record.
-    pub leaf: bool,
+    /// `Some` if the child keeps an empty child list (a dag-cbor block with no
+    /// links a walk follows, so a walk needs nothing from its record): the
+    /// leaf's length, known below [`ChildIds::MAX_LEAF_LEN`].
+    pub leaf: Option<LeafLen>,
 }
+
+/// A leaf's length as a child list keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafLen {
+    /// The leaf's data is this many bytes.
+    Known(usize),
+    /// [`ChildIds::MAX_LEAF_LEN`] bytes or more: read the record for it.
+    Large,
+}
+
+impl LeafLen {
+    /// `len` as a list keeps it.
+    pub fn of(len: usize) -> Self {
+        if len < ChildIds::MAX_LEAF_LEN {
+            Self::Known(len)
+        } else {
+            Self::Large
+        }
+    }
+}
+
+const LEAF_BITS: u32 = 8;
+const LEAF_LARGE: u64 = (1 << LEAF_BITS) - 1;
 
 impl<'a> ChildIds<'a> {
     /// Bytes per entry.
     pub const WIDTH: usize = 8;
-    /// Bits of an entry holding the id: 39 cover the DAG store's 38-bit arena
-    /// locations.
-    pub const ID_BITS: u32 = 39;
+    /// Bits of an entry holding the id: the DAG store's 38-bit arena locations.
+    pub const ID_BITS: u32 = 38;
+    /// Leaves shorter than this have their length in the list. Chain leaves
+    /// (messages, small actor states) mostly are, so an export sizes their
+    /// sections without touching their records.
+    pub const MAX_LEAF_LEN: usize = LEAF_LARGE as usize - 1;
     /// Largest block that can carry a list: every CID offset in it must fit in
-    /// the entry's top 24 bits. Chain objects are far smaller (libp2p caps
-    /// blocks at a few MiB); a larger block is walked by scanning its CBOR.
-    pub const MAX_DATA_LEN: usize = 1 << (63 - Self::ID_BITS);
+    /// the entry's top 18 bits. Chain objects with links are far smaller; a
+    /// larger block is walked by scanning its CBOR.
+    pub const MAX_DATA_LEN: usize = 1 << (64 - Self::ID_BITS - LEAF_BITS);
 
     /// Wraps packed entries (a trailing partial entry is ignored).
     pub fn new(bytes: &'a [u8]) -> Self {
@@ -116,21 +146,31 @@ impl<'a> ChildIds<'a> {
         let mut word = [0u8; 8];
         word.copy_from_slice(&b[..8]);
         let word = u64::from_le_bytes(word);
+        let tag = (word >> Self::ID_BITS) & LEAF_LARGE;
         Child {
             id: word & ((1 << Self::ID_BITS) - 1),
-            leaf: word & (1 << Self::ID_BITS) != 0,
-            cid_at: (word >> (Self::ID_BITS + 1)) as usize,
+            leaf: match tag {
+                0 => None,
+                LEAF_LARGE => Some(LeafLen::Large),
+                len => Some(LeafLen::Known(len as usize - 1)),
+            },
+            cid_at: (word >> (Self::ID_BITS + LEAF_BITS)) as usize,
         }
     }
 
-    /// Packs `child` (id below 2^39, offset below [`ChildIds::MAX_DATA_LEN`])
-    /// into `out`.
+    /// Packs `child` (id below 2^38, offset below [`ChildIds::MAX_DATA_LEN`])
+    /// into `out`. A `Known` leaf length of [`ChildIds::MAX_LEAF_LEN`] or more
+    /// is kept as `Large`.
     pub fn encode(child: Child, out: &mut [u8]) {
         debug_assert!(child.id < 1 << Self::ID_BITS && child.cid_at < Self::MAX_DATA_LEN);
         debug_assert_eq!(out.len(), Self::WIDTH);
-        let word = child.id
-            | u64::from(child.leaf) << Self::ID_BITS
-            | (child.cid_at as u64) << (Self::ID_BITS + 1);
+        let tag = match child.leaf {
+            None => 0,
+            Some(LeafLen::Known(len)) if len < Self::MAX_LEAF_LEN => len as u64 + 1,
+            Some(_) => LEAF_LARGE,
+        };
+        let word =
+            child.id | tag << Self::ID_BITS | (child.cid_at as u64) << (Self::ID_BITS + LEAF_BITS);
         out.copy_from_slice(&word.to_le_bytes());
     }
 }
@@ -145,22 +185,27 @@ mod tests {
             Child {
                 id: 0,
                 cid_at: 0,
-                leaf: false,
+                leaf: None,
             },
             Child {
                 id: 1,
                 cid_at: 7,
-                leaf: true,
+                leaf: Some(LeafLen::Known(0)),
             },
             Child {
                 id: (1 << 38) - 1,
                 cid_at: ChildIds::MAX_DATA_LEN - 1,
-                leaf: true,
+                leaf: Some(LeafLen::Large),
             },
             Child {
                 id: 12345,
                 cid_at: 65536,
-                leaf: false,
+                leaf: Some(LeafLen::Known(ChildIds::MAX_LEAF_LEN - 1)),
+            },
+            Child {
+                id: 54321,
+                cid_at: 3,
+                leaf: None,
             },
         ];
         let mut packed = vec![0u8; entries.len() * ChildIds::WIDTH];
@@ -168,9 +213,31 @@ mod tests {
             ChildIds::encode(*child, out);
         }
         let list = ChildIds::new(&packed);
-        assert_eq!(list.len(), 4);
+        assert_eq!(list.len(), 5);
         assert_eq!(list.iter().collect::<Vec<_>>(), entries);
         assert_eq!(list.get(2), Some(entries[2]));
-        assert_eq!(list.get(4), None);
+        assert_eq!(list.get(5), None);
+    }
+
+    #[test]
+    fn leaf_lengths_from_the_limit_up_are_kept_as_large() {
+        let mut out = [0u8; ChildIds::WIDTH];
+        for (len, kept) in [
+            (
+                ChildIds::MAX_LEAF_LEN - 1,
+                LeafLen::Known(ChildIds::MAX_LEAF_LEN - 1),
+            ),
+            (ChildIds::MAX_LEAF_LEN, LeafLen::Large),
+            (1 << 20, LeafLen::Large),
+        ] {
+            assert_eq!(LeafLen::of(len), kept);
+            let child = |leaf| Child {
+                id: 9,
+                cid_at: 4,
+                leaf: Some(leaf),
+            };
+            ChildIds::encode(child(LeafLen::Known(len)), &mut out);
+            assert_eq!(ChildIds::new(&out).get(0), Some(child(kept)));
+        }
     }
 }

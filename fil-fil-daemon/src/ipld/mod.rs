@@ -13,7 +13,7 @@ pub use cbor_scan::{
 };
 pub use cbor_write::write_cbor_header;
 pub use cid::Cid;
-pub use graph::{BlockGraph, Child, ChildIds, GraphNode, GraphView};
+pub use graph::{BlockGraph, Child, ChildIds, GraphNode, GraphView, LeafLen};
 pub use prefetch::prefetch;
 pub use verify::{blake2b_256, block_cid, verify_block, VerifyError};
 

@@ -183,8 +183,10 @@ where
                 |cid, block| -> Result<(), ExportError> {
                     match block {
                         // The writer thread writes the section from the store.
-                        Emitted::Id(id) if defer => car.get_mut().defer_section(cid, id)?,
-                        Emitted::Id(_) => return Err(io::Error::other(NO_GRAPH).into()),
+                        Emitted::Id { id, len } if defer => {
+                            car.get_mut().defer_section(cid, id, len)?
+                        }
+                        Emitted::Id { .. } => return Err(io::Error::other(NO_GRAPH).into()),
                         Emitted::Bytes(data) => car.get_mut().write_section(cid, data)?,
                     }
                     blocks += 1;

@@ -1,71 +1,75 @@
-//! The export's output pipeline. The walk appends CAR bytes to large chunks;
-//! a gather thread turns them into output buffers and an output thread writes
-//! those, so the kernel's copying (and, for files, the disk) runs alongside the
-//! walk instead of after each piece of it.
+//! The export's output pipeline. The walk writes CAR bytes into large chunks;
+//! a gather thread fills in the blocks the walk left out, and an output thread
+//! writes the chunks, so the kernel's copying (and, for files, the disk) runs
+//! alongside the walk instead of after each piece of it.
 //!
 //! With an id graph the walk does not read leaf blocks at all (about half of
-//! all blocks): for each it writes the section's CID and leaves a hole naming
-//! the block's id ([`Pipe::defer_section`]), and the gather thread fills in the
-//! section length and the bytes from the store. Small blocks the walk reads
-//! anyway, to follow their links, it writes whole ([`Pipe::write_section`])
-//! while their bytes are in its cache, rather than have the other core load
-//! them again; larger ones it defers too.
+//! all blocks): it knows a leaf's length from its parent's child list, so it
+//! writes the section's length and CID and leaves a hole of the block's size
+//! ([`Pipe::defer_section`]), and the gather thread copies the bytes from the
+//! store into the hole. Small blocks the walk reads anyway, to follow their
+//! links, it writes whole ([`Pipe::write_section`]) while their bytes are in its
+//! cache; larger ones it defers too. Holes are filled where they are, so every
+//! byte of the output is copied once on its way to the kernel.
 //! Ids stay valid because an export pins what it walks.
 //!
-//! Empty chunks and buffers travel back for reuse, so steady state allocates
-//! nothing.
+//! Chunks travel walk → gather → output and back to the walk for reuse, so
+//! steady state allocates nothing.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
-use crate::car::write_uvarint;
 use crate::ipld::{BlockGraph, GraphView};
 
-/// Output bytes per chunk handed to the writer thread.
+/// Output bytes per chunk (a section that does not fit starts a new chunk; a
+/// block larger than a chunk gets a chunk of its own size).
 pub(super) const CHUNK: usize = 4 << 20;
-/// Full chunks queued ahead of the writer thread (bounds memory to a few chunks).
+/// Full chunks queued ahead of each of the gather and output threads (bounds
+/// memory to a few chunks).
 const QUEUE: usize = 4;
-/// Holes per chunk: with chain objects of a few hundred bytes, about a chunk
-/// of output; the writer writes out every [`CHUNK`] bytes whatever the sizes.
-const MAX_HOLES: usize = 1 << 15;
-/// How many sections ahead of its copy the writer thread prefetches records.
+/// How many holes ahead of its copy the gather thread prefetches records.
 const GATHER_AHEAD: usize = 8;
+/// A u64 varint takes at most 10 bytes.
+const MAX_VARINT: usize = 10;
 
-/// A CAR section whose length and block bytes the writer thread fills in
-/// from the store: `varint(cid + data) ‖ cid ‖ data`.
+/// A block's bytes the gather thread copies from the store into a chunk.
 #[derive(Debug, Clone, Copy)]
 struct Hole {
-    /// Position in [`Chunk::bytes`] of the section's CID (the length goes
-    /// before it, the block's bytes after it).
+    /// Position in [`Chunk::bytes`] of the block's bytes.
     at: usize,
-    cid_len: usize,
+    len: usize,
     id: u64,
 }
 
-/// Output in transit: literal bytes with holes for deferred sections.
-#[derive(Debug, Default)]
+/// Output in transit: `bytes[..len]` is output, with holes the gather thread
+/// fills. `bytes` keeps its size across reuse, so writing into it never
+/// zeroes or reallocates; what a hole holds before it is filled is whatever an
+/// earlier use left there, and the gather thread overwrites all of it.
+#[derive(Debug)]
 struct Chunk {
     bytes: Vec<u8>,
+    len: usize,
     holes: Vec<Hole>,
 }
 
 impl Chunk {
-    fn with_capacity() -> Self {
+    fn new() -> Self {
         Self {
-            bytes: Vec::with_capacity(CHUNK),
+            bytes: vec![0; CHUNK],
+            len: 0,
             holes: Vec::new(),
         }
     }
 
     fn clear(&mut self) {
-        self.bytes.clear();
+        self.len = 0;
         self.holes.clear();
     }
 
-    fn is_empty(&self) -> bool {
-        self.bytes.is_empty() && self.holes.is_empty()
+    fn output(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -79,7 +83,7 @@ pub(super) struct Pipe {
 }
 
 /// Runs `body` with a [`Pipe`] whose bytes two scoped threads write out: a
-/// gather thread fills deferred sections from `graph` into whole buffers, and an
+/// gather thread fills deferred blocks from `graph` into the chunks, and an
 /// output thread writes those to the writer `open` makes of `out` (on that
 /// thread: a zstd stream, say). Returns the finished writer with `body`'s
 /// result and the bytes written to the sink. `body` must hand the pipe back (or
@@ -90,7 +94,7 @@ pub(super) struct Pipe {
 /// much of its time blocked: once the dirty pages reach the kernel's limit it
 /// sleeps until the disk catches up. On one thread the next gather waited for
 /// that sleep, so the walk, the gather and the disk took turns; now the gather
-/// of the next buffer runs while the last one is being written.
+/// of the next chunk runs while the last one is being written.
 pub(super) fn with_pipe<W, S, T, E>(
     out: W,
     graph: Option<&dyn BlockGraph>,
@@ -106,28 +110,23 @@ where
     let written = Arc::new(AtomicU64::new(0));
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = sync_channel::<Chunk>(QUEUE);
+        let (out_tx, out_rx) = sync_channel::<Chunk>(QUEUE);
         let (empty_tx, empty_rx) = channel::<Chunk>();
-        let (out_tx, out_rx) = sync_channel::<Vec<u8>>(QUEUE);
-        let (spare_tx, spare_rx) = channel::<Vec<u8>>();
         let counter = Arc::clone(&written);
         let output = scope.spawn(move || {
             let sink = Counting(open(out)?, &counter);
-            let Counting(sink, _) = write_out(sink, out_rx, spare_tx)?;
+            let Counting(sink, _) = write_out(sink, out_rx, empty_tx)?;
             let out = close(sink);
             tracing::debug!(cpu_ms = thread_cpu_ms(), "export output thread done");
             out
         });
         let gather = scope.spawn(move || {
-            let mut buffers = Buffers {
-                out: out_tx,
-                spare: spare_rx,
-            };
-            let done = gather_all(graph, full_rx, empty_tx, &mut buffers);
+            let done = gather_all(graph, full_rx, out_tx);
             tracing::debug!(cpu_ms = thread_cpu_ms(), "export gather thread done");
             done
         });
         let pipe = Pipe {
-            chunk: Chunk::with_capacity(),
+            chunk: Chunk::new(),
             deferrable: graph.is_some(),
             full: Some(full_tx),
             empty: empty_rx,
@@ -171,117 +170,62 @@ fn thread_cpu_ms() -> u128 {
     0
 }
 
-/// The gather thread's ends of the channels to the output thread: full
-/// buffers go out, written ones come back for reuse.
-struct Buffers {
-    out: SyncSender<Vec<u8>>,
-    spare: Receiver<Vec<u8>>,
-}
-
-impl Buffers {
-    /// An empty buffer: a written one if the output thread has handed one
-    /// back, else a new one (the output channel bounds how many exist).
-    fn take(&self) -> Vec<u8> {
-        self.spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK + CHUNK / 4))
-    }
-
-    /// Sends `buf` to be written, replacing it with an empty one.
-    fn send(&self, buf: &mut Vec<u8>) -> io::Result<()> {
-        let full = std::mem::replace(buf, self.take());
-        self.out.send(full).map_err(|_| closed())
-    }
-}
-
-/// The gather thread: turns the walk's chunks into output buffers, filling
-/// holes from the store, and returns each chunk for reuse.
+/// The gather thread: fills each chunk's holes from the store and passes the
+/// chunk on to the output thread.
 fn gather_all(
     graph: Option<&dyn BlockGraph>,
     full: Receiver<Chunk>,
-    empty: Sender<Chunk>,
-    buffers: &mut Buffers,
+    out: SyncSender<Chunk>,
 ) -> io::Result<()> {
-    let mut buf = buffers.take();
     for mut chunk in full {
-        match graph {
-            Some(graph) if !chunk.holes.is_empty() => {
-                let mut result = Ok(());
-                // Not `read_views`: this view must not queue behind a writer
-                // waiting on the walk's view, or the walk, blocked on a full
-                // queue, would wait for this thread forever.
-                graph.with_view(&mut |view| {
-                    result = fill(&chunk, view, &mut buf, buffers);
-                });
-                result?;
-            }
-            // Literal bytes only: the chunk's buffer goes out as it is.
-            _ => {
-                if !buf.is_empty() {
-                    buffers.send(&mut buf)?;
-                }
-                buffers.send(&mut chunk.bytes)?;
-            }
+        if let Some(graph) = graph.filter(|_| !chunk.holes.is_empty()) {
+            let mut result = Ok(());
+            // Not `read_views`: this view must not queue behind a writer
+            // waiting on the walk's view, or the walk, blocked on a full
+            // queue, would wait for this thread forever.
+            graph.with_view(&mut |view| result = fill(&mut chunk, view));
+            result?;
         }
-        chunk.clear();
-        // The walk may have finished and dropped its end: nothing to reuse then.
-        let _ = empty.send(chunk);
-    }
-    if !buf.is_empty() {
-        buffers.send(&mut buf)?;
+        out.send(chunk).map_err(|_| closed())?;
     }
     Ok(())
 }
 
-/// The output thread: writes buffers in order and hands them back.
-fn write_out<S: Write>(
-    mut out: S,
-    bufs: Receiver<Vec<u8>>,
-    spare: Sender<Vec<u8>>,
-) -> io::Result<S> {
-    for mut buf in bufs {
-        out.write_all(&buf)?;
-        buf.clear();
-        // The gather thread may have finished: nothing to reuse then.
-        let _ = spare.send(buf);
+/// The output thread: writes chunks in order and hands them back to the walk.
+fn write_out<S: Write>(mut out: S, chunks: Receiver<Chunk>, empty: Sender<Chunk>) -> io::Result<S> {
+    for mut chunk in chunks {
+        out.write_all(chunk.output())?;
+        chunk.clear();
+        // The walk may have finished and dropped its end: nothing to reuse then.
+        let _ = empty.send(chunk);
     }
     out.flush()?;
     Ok(out)
 }
 
-/// Appends `chunk` to `buf` with every hole filled from `view`, sending `buf`
-/// to the output thread each time it reaches [`CHUNK`] bytes.
-fn fill(
-    chunk: &Chunk,
-    view: &dyn GraphView,
-    buf: &mut Vec<u8>,
-    buffers: &Buffers,
-) -> io::Result<()> {
-    let mut from = 0;
-    for (i, hole) in chunk.holes.iter().enumerate() {
+/// Copies every hole's block from `view` into `chunk`.
+fn fill(chunk: &mut Chunk, view: &dyn GraphView) -> io::Result<()> {
+    let Chunk { bytes, holes, .. } = chunk;
+    for (i, hole) in holes.iter().enumerate() {
         // The walk did not read leaf records, so they are cold and scattered:
         // start loading a few ahead of the copy.
-        if let Some(ahead) = chunk.holes.get(i + GATHER_AHEAD) {
+        if let Some(ahead) = holes.get(i + GATHER_AHEAD) {
             view.prefetch(ahead.id);
         }
-        let end = hole.at + hole.cid_len;
-        let (Some(literal), Some(cid)) = (
-            chunk.bytes.get(from..hole.at),
-            chunk.bytes.get(hole.at..end),
-        ) else {
-            return Err(io::Error::other("export pipe: hole outside its chunk"));
-        };
-        buf.extend_from_slice(literal);
         let data = view.node(hole.id).data;
-        write_uvarint(buf, (cid.len() + data.len()) as u64)?;
-        buf.extend_from_slice(cid);
-        buf.extend_from_slice(data);
-        from = end;
-        if buf.len() >= CHUNK {
-            buffers.send(buf)?;
-        }
+        let into = bytes
+            .get_mut(hole.at..hole.at + hole.len)
+            .filter(|into| into.len() == data.len())
+            .ok_or_else(|| {
+                io::Error::other(format!(
+                    "export pipe: block {} is {} bytes, but the walk left {} for it",
+                    hole.id,
+                    data.len(),
+                    hole.len
+                ))
+            })?;
+        into.copy_from_slice(data);
     }
-    buf.extend_from_slice(chunk.bytes.get(from..).unwrap_or_default());
     Ok(())
 }
 
@@ -306,35 +250,31 @@ impl Pipe {
         self.deferrable
     }
 
-    /// Appends a CAR section for the graph's block `id` (whose CID is `cid`)
-    /// without reading the block here: the writer thread writes its length and
-    /// copies its bytes from the store. Only valid if [`Pipe::can_defer`].
-    pub(super) fn defer_section(&mut self, cid: &[u8], id: u64) -> io::Result<()> {
-        if self.chunk.bytes.len() + cid.len() > CHUNK || self.chunk.holes.len() >= MAX_HOLES {
-            self.send()?;
-        }
+    /// Appends a CAR section for the graph's block `id` (whose CID is `cid`
+    /// and whose bytes are `len` long) without reading the block here: the
+    /// section's length and CID go in now, and the gather thread copies the
+    /// block's bytes into the hole left after them. Only valid if
+    /// [`Pipe::can_defer`].
+    pub(super) fn defer_section(&mut self, cid: &[u8], id: u64, len: usize) -> io::Result<()> {
+        self.room(MAX_VARINT + cid.len() + len)?;
+        self.put_varint((cid.len() + len) as u64);
+        self.put(cid);
         self.chunk.holes.push(Hole {
-            at: self.chunk.bytes.len(),
-            cid_len: cid.len(),
+            at: self.chunk.len,
+            len,
             id,
         });
-        self.chunk.bytes.extend_from_slice(cid);
+        self.chunk.len += len;
         Ok(())
     }
 
     /// Appends a whole CAR section, `varint(cid + data) ‖ cid ‖ data`, for a
     /// block whose bytes the walk has at hand (it read them to find links).
     pub(super) fn write_section(&mut self, cid: &[u8], data: &[u8]) -> io::Result<()> {
-        let len = cid.len() + data.len();
-        // A u64 varint takes at most 10 bytes.
-        if self.chunk.bytes.len() + 10 + len > CHUNK {
-            self.send()?;
-        }
-        let bytes = &mut self.chunk.bytes;
-        bytes.reserve(10 + len);
-        write_uvarint(bytes, len as u64)?;
-        bytes.extend_from_slice(cid);
-        bytes.extend_from_slice(data);
+        self.room(MAX_VARINT + cid.len() + data.len())?;
+        self.put_varint((cid.len() + data.len()) as u64);
+        self.put(cid);
+        self.put(data);
         Ok(())
     }
 
@@ -344,14 +284,42 @@ impl Pipe {
         self.written.load(Ordering::Relaxed)
     }
 
+    /// Makes room for `need` more bytes in the current chunk: sends it on if
+    /// they would take it past [`CHUNK`], and grows it for a section larger
+    /// than a chunk.
+    #[inline]
+    fn room(&mut self, need: usize) -> io::Result<()> {
+        if self.chunk.len + need > CHUNK && self.chunk.len > 0 {
+            self.send()?;
+        }
+        let end = self.chunk.len + need;
+        if end > self.chunk.bytes.len() {
+            self.chunk.bytes.resize(end, 0);
+        }
+        Ok(())
+    }
+
+    /// Copies `data` to the end of the chunk (after [`Pipe::room`] for it).
+    #[inline]
+    fn put(&mut self, data: &[u8]) {
+        let at = self.chunk.len;
+        if let Some(into) = self.chunk.bytes.get_mut(at..at + data.len()) {
+            into.copy_from_slice(data);
+            self.chunk.len += data.len();
+        }
+    }
+
+    #[inline]
+    fn put_varint(&mut self, value: u64) {
+        let mut buf = unsigned_varint::encode::u64_buffer();
+        self.put(unsigned_varint::encode::u64(value, &mut buf));
+    }
+
     fn send(&mut self) -> io::Result<()> {
-        if self.chunk.is_empty() {
+        if self.chunk.len == 0 {
             return Ok(());
         }
-        let next = self
-            .empty
-            .try_recv()
-            .unwrap_or_else(|_| Chunk::with_capacity());
+        let next = self.empty.try_recv().unwrap_or_else(|_| Chunk::new());
         let full = std::mem::replace(&mut self.chunk, next);
         let sender = self.full.as_ref().ok_or_else(closed)?;
         sender.send(full).map_err(|_| closed())
@@ -376,10 +344,8 @@ impl Write for Pipe {
     }
 
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.chunk.bytes.len() + data.len() > CHUNK {
-            self.send()?;
-        }
-        self.chunk.bytes.extend_from_slice(data);
+        self.room(data.len())?;
+        self.put(data);
         Ok(())
     }
 
@@ -393,6 +359,7 @@ impl Write for Pipe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::car::write_uvarint;
 
     fn plain<W: Write + Send>(
         out: W,
@@ -460,7 +427,7 @@ mod tests {
                     pipe.write_all(b"literal")?;
                     want.extend_from_slice(b"literal");
                 }
-                pipe.defer_section(&cid, id as u64)?;
+                pipe.defer_section(&cid, id as u64, data.len())?;
                 write_uvarint(&mut want, (cid.len() + data.len()) as u64)?;
                 want.extend_from_slice(&cid);
                 want.extend_from_slice(data);
@@ -473,6 +440,21 @@ mod tests {
         assert!(want.len() > 2 * CHUNK);
         assert_eq!(written, want.len() as u64);
         assert!(out == want, "assembled output differs");
+    }
+
+    #[test]
+    fn a_block_of_another_size_than_its_hole_fails_the_export() {
+        let blocks = Blocks(vec![vec![1; 40], vec![2; 41]]);
+        let result = with_pipe(Vec::new(), Some(&blocks), Ok, Ok, |mut pipe| {
+            pipe.defer_section(b"cid", 0, 40)?;
+            pipe.defer_section(b"cid", 1, 40)?;
+            Ok::<_, io::Error>(((), pipe))
+        });
+        let err = result.err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("export pipe: block 1 is 41 bytes, but the walk left 40 for it")
+        );
     }
 
     struct Failing;
