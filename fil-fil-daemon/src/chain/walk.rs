@@ -261,6 +261,7 @@ pub(super) struct Tally {
 }
 
 impl Tally {
+    #[inline]
     pub(super) fn count(&mut self, len: usize) {
         self.stats.blocks += 1;
         self.stats.bytes += len as u64;

@@ -28,6 +28,8 @@ const ZSTD_BUFFER: usize = 1 << 20;
 
 /// How often (in CAR bytes) the progress callback fires.
 const PROGRESS_STEP: u64 = 8 << 20;
+/// Blocks between checks of the bytes written (a chunk holds tens of thousands).
+const PROGRESS_CHECK: u64 = 1 << 12;
 
 /// CAR layout of the snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -191,11 +193,14 @@ where
                     }
                     blocks += 1;
                     // Bytes the writer thread has written: exact, a few chunks
-                    // behind the walk.
-                    let written = car.get_ref().written();
-                    if written >= next_report {
-                        progress(written);
-                        next_report = written + PROGRESS_STEP;
+                    // behind the walk. Checked every few thousand blocks, as it
+                    // only moves a chunk at a time.
+                    if blocks % PROGRESS_CHECK == 0 {
+                        let written = car.get_ref().written();
+                        if written >= next_report {
+                            progress(written);
+                            next_report = written + PROGRESS_STEP;
+                        }
                     }
                     Ok(())
                 },

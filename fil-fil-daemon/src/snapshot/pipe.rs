@@ -255,6 +255,7 @@ impl Pipe {
     /// section's length and CID go in now, and the gather thread copies the
     /// block's bytes into the hole left after them. Only valid if
     /// [`Pipe::can_defer`].
+    #[inline]
     pub(super) fn defer_section(&mut self, cid: &[u8], id: u64, len: usize) -> io::Result<()> {
         self.room(MAX_VARINT + cid.len() + len)?;
         self.put_varint((cid.len() + len) as u64);
@@ -270,6 +271,7 @@ impl Pipe {
 
     /// Appends a whole CAR section, `varint(cid + data) ‖ cid ‖ data`, for a
     /// block whose bytes the walk has at hand (it read them to find links).
+    #[inline]
     pub(super) fn write_section(&mut self, cid: &[u8], data: &[u8]) -> io::Result<()> {
         self.room(MAX_VARINT + cid.len() + data.len())?;
         self.put_varint((cid.len() + data.len()) as u64);
@@ -309,10 +311,27 @@ impl Pipe {
         }
     }
 
+    /// Appends `value` as a uvarint. Section lengths of chain blocks take one
+    /// or two bytes, written here without the general encoder's loop.
     #[inline]
     fn put_varint(&mut self, value: u64) {
-        let mut buf = unsigned_varint::encode::u64_buffer();
-        self.put(unsigned_varint::encode::u64(value, &mut buf));
+        if value < 0x80 {
+            self.put_byte(value as u8);
+        } else if value < 1 << 14 {
+            self.put_byte(value as u8 | 0x80);
+            self.put_byte((value >> 7) as u8);
+        } else {
+            let mut buf = unsigned_varint::encode::u64_buffer();
+            self.put(unsigned_varint::encode::u64(value, &mut buf));
+        }
+    }
+
+    #[inline]
+    fn put_byte(&mut self, byte: u8) {
+        if let Some(into) = self.chunk.bytes.get_mut(self.chunk.len) {
+            *into = byte;
+            self.chunk.len += 1;
+        }
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -455,6 +474,24 @@ mod tests {
             err.as_deref(),
             Some("export pipe: block 1 is 41 bytes, but the walk left 40 for it")
         );
+    }
+
+    #[test]
+    fn section_lengths_match_the_varint_encoder_at_every_width() {
+        let lens = [0, 1, 90, 127, 128, 129, 16_383, 16_384, 16_385, 3 << 20];
+        let mut want = Vec::new();
+        let out = plain(Vec::new(), |mut pipe| {
+            for len in lens {
+                let data = vec![7u8; len];
+                pipe.write_section(b"c", &data)?;
+                write_uvarint(&mut want, len as u64 + 1)?;
+                want.extend_from_slice(b"c");
+                want.extend_from_slice(&data);
+            }
+            Ok(((), pipe))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out == want, "sections differ from the reference encoding");
     }
 
     struct Failing;
