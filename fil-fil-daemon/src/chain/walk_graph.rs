@@ -26,6 +26,7 @@ use cid::Cid;
 use super::walk::{Emitted, Link, LinkKind, Tally, WalkError, SEEN, WALKED};
 use super::walk_cid::cid_to_bytes;
 use super::{SnapshotWindow, TipsetKey};
+use crate::dag::StoreView;
 use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity, leading_cid};
 use crate::ipld::{prefetch, DAG_CBOR, IDENTITY};
 use crate::ipld::{
@@ -120,7 +121,7 @@ fn hand_over<E>(
 /// The length of block `id`, `leaf` as its parent's list has it: from the
 /// list for a small leaf, else from the block's record.
 #[inline(always)]
-fn leaf_len(leaf: Option<LeafLen>, id: u64, view: &dyn GraphView) -> usize {
+fn leaf_len<V: GraphView + ?Sized>(leaf: Option<LeafLen>, id: u64, view: &V) -> usize {
     match leaf {
         Some(LeafLen::Known(len)) => len,
         _ => view.node(id).data.len(),
@@ -135,7 +136,7 @@ struct Listed<'v> {
 }
 
 /// `node`'s data and list, if it is a held block with a list.
-fn listed(view: &dyn GraphView, node: FrameNode) -> Option<Listed<'_>> {
+fn listed<V: GraphView + ?Sized>(view: &V, node: FrameNode) -> Option<Listed<'_>> {
     let FrameNode::Id(id) = node else {
         return None;
     };
@@ -174,11 +175,20 @@ impl<'w> GraphWalk<'w> {
         mut visit: impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut result = Ok(());
-        graph.read_views(&mut |view| match self.steps(view, &mut visit) {
-            Ok(more) => more,
-            Err(err) => {
-                result = Err(err);
-                false
+        graph.read_views(&mut |view| {
+            // The DAG store's view gets a walk compiled for it, so record
+            // reads and prefetches inline instead of going through the vtable
+            // tens of millions of times.
+            let steps = match view.as_any().and_then(|v| v.downcast_ref::<StoreView>()) {
+                Some(store) => self.steps(store, &mut visit),
+                None => self.steps(view, &mut visit),
+            };
+            match steps {
+                Ok(more) => more,
+                Err(err) => {
+                    result = Err(err);
+                    false
+                }
             }
         });
         result
@@ -190,9 +200,9 @@ impl<'w> GraphWalk<'w> {
     /// its node when it has a list, read once when the frame is pushed (or when
     /// this view starts), so moving down and back up the DFS does not look
     /// records up again. It borrows from `view`, so it lives for one view.
-    fn steps<E: From<WalkError>>(
+    fn steps<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<bool, E> {
         let bound = view.id_bound();
@@ -225,7 +235,7 @@ impl<'w> GraphWalk<'w> {
         Ok(true)
     }
 
-    fn target(view: &dyn GraphView, cid: &Cid) -> Target {
+    fn target<V: GraphView + ?Sized>(view: &V, cid: &Cid) -> Target {
         match view.resolve(cid) {
             Some(id) => Target::Id(id),
             None => Target::Side(*cid),
@@ -245,11 +255,11 @@ impl<'w> GraphWalk<'w> {
         }
     }
 
-    fn header<E: From<WalkError>>(
+    fn header<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
         cid: Cid,
         child: Option<Cid>,
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let target = Self::target(view, &cid);
@@ -296,10 +306,10 @@ impl<'w> GraphWalk<'w> {
         Ok(())
     }
 
-    fn task<E: From<WalkError>>(
+    fn task<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
         task: Task,
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         match task {
@@ -324,14 +334,14 @@ impl<'w> GraphWalk<'w> {
     /// A block reached by CID (a DAG root or genesis's parent): emitted if
     /// `fresh` and exportable, descended into if `descend` and dag-cbor.
     #[allow(clippy::too_many_arguments)]
-    fn enter<E: From<WalkError>>(
+    fn enter<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
         cid: Cid,
         target: Target,
         fresh: bool,
         link: Link,
         descend: bool,
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let identity = is_identity(&cid);
@@ -367,9 +377,9 @@ impl<'w> GraphWalk<'w> {
     /// every link that is exported and not identity-hashed, and it has none, so
     /// scanning it would skip every link (it scanned cleanly when it was linked).
     /// Returns whether a frame was pushed.
-    fn push(
+    fn push<V: GraphView + ?Sized>(
         &mut self,
-        view: &dyn GraphView,
+        view: &V,
         node: FrameNode,
         children: Option<ChildIds<'_>>,
         data: &[u8],
@@ -415,9 +425,9 @@ impl<'w> GraphWalk<'w> {
     /// Works through the links of a top frame without a child list (see
     /// [`GraphWalk::advance_scanned`]); listed frames go through
     /// [`GraphWalk::advance_listed`].
-    fn advance<E: From<WalkError>>(
+    fn advance<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let depth = self.stack.len() - 1;
@@ -442,11 +452,11 @@ impl<'w> GraphWalk<'w> {
     /// already-walked children, emits children that need no frame of their
     /// own (leaves) and carries on, and returns once a child got a frame (it
     /// is walked next) or the frame is done (popped).
-    fn advance_listed<'v, E: From<WalkError>>(
+    fn advance_listed<'v, E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
         top: Listed<'v>,
         open: &mut Vec<Option<Listed<'v>>>,
-        view: &'v dyn GraphView,
+        view: &'v V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let depth = self.stack.len() - 1;
@@ -527,11 +537,11 @@ impl<'w> GraphWalk<'w> {
     /// and the pop. Returns false, having handled a prefix of the list, if a
     /// child's CID is not where the list says: the caller then gives the node a
     /// frame, whose walk skips that prefix (now walked) and reports the link.
-    fn emit_leaves<E: From<WalkError>>(
+    fn emit_leaves<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
         list: ChildIds<'_>,
         data: &[u8],
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<bool, E> {
         for Child { id, cid_at, leaf } in list.iter() {
@@ -556,11 +566,11 @@ impl<'w> GraphWalk<'w> {
 
     /// [`GraphWalk::advance`] for a node without a list (inline identity
     /// blocks, blocks linking one): its links are scanned and resolved by CID.
-    fn advance_scanned<E: From<WalkError>>(
+    fn advance_scanned<E: From<WalkError>, V: GraphView + ?Sized>(
         &mut self,
         depth: usize,
         data: &[u8],
-        view: &dyn GraphView,
+        view: &V,
         visit: &mut impl FnMut(&[u8], Emitted<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut cursor = self.stack[depth].cursor;
@@ -630,7 +640,7 @@ impl<'w> GraphWalk<'w> {
     }
 
     /// The CID of the node in frame `depth` (for errors and rare paths).
-    fn frame_cid(&self, depth: usize, view: &dyn GraphView) -> Cid {
+    fn frame_cid<V: GraphView + ?Sized>(&self, depth: usize, view: &V) -> Cid {
         let frame = self.stack[depth];
         match frame.node {
             FrameNode::Inline(i) => self.inline.get(i).copied().unwrap_or_default(),
@@ -660,21 +670,21 @@ impl<'w> GraphWalk<'w> {
         Link { kind, from, height }
     }
 
-    fn parse(
+    fn parse<V: GraphView + ?Sized>(
         &self,
         depth: usize,
         link: &RawLink<'_>,
-        view: &dyn GraphView,
+        view: &V,
     ) -> Result<Cid, WalkError> {
         Cid::try_from(link.cid).map_err(|_| self.bad_link(depth, link, "bytes are not a CID", view))
     }
 
-    fn bad_link(
+    fn bad_link<V: GraphView + ?Sized>(
         &self,
         depth: usize,
         link: &RawLink<'_>,
         reason: &'static str,
-        view: &dyn GraphView,
+        view: &V,
     ) -> WalkError {
         let source = CborScanError::BadLink {
             offset: link.at,
@@ -683,7 +693,12 @@ impl<'w> GraphWalk<'w> {
         self.bad_links(depth, source, view)
     }
 
-    fn bad_links(&self, depth: usize, source: CborScanError, view: &dyn GraphView) -> WalkError {
+    fn bad_links<V: GraphView + ?Sized>(
+        &self,
+        depth: usize,
+        source: CborScanError,
+        view: &V,
+    ) -> WalkError {
         WalkError::BadLinks {
             cid: Box::new(self.frame_cid(depth, view)),
             source,

@@ -168,6 +168,7 @@ impl Arena {
     }
 
     /// The bytes and packed child ids stored at `loc`.
+    #[inline]
     pub(crate) fn record(&self, loc: u64) -> (&[u8], Option<&[u8]>) {
         let Some((seg, pos, len, count)) = self.header(loc) else {
             debug_assert!(false, "dangling arena location");

@@ -53,4 +53,7 @@ pub use link::LinkStats;
 pub use parts::PartsError;
 pub use refs::{PinGuard, UnlinkStats};
 pub use source::{BlockGetSource, BlockSource, SourceError};
+/// The DAG store's read view, the concrete type behind its
+/// [`GraphView`](crate::ipld::GraphView)s (the export walk is compiled for it).
+pub(crate) use state::State as StoreView;
 pub use store::{Counters, DagConfig, DagStore, MemoryStats};

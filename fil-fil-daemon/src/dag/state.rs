@@ -156,6 +156,7 @@ impl State {
     }
 
     /// The data and child ids of a block by location.
+    #[inline]
     pub(crate) fn node(&self, loc: u64) -> GraphNode<'_> {
         let (data, children) = self.arena.record(loc);
         GraphNode {

@@ -343,6 +343,7 @@ impl GraphView for State {
         self.get(&Key::of(cid)).map(|e| e.loc)
     }
 
+    #[inline]
     fn node(&self, id: u64) -> GraphNode<'_> {
         State::node(self, id)
     }
@@ -351,7 +352,12 @@ impl GraphView for State {
         self.arena.loc_bound()
     }
 
+    #[inline]
     fn prefetch(&self, id: u64) {
         self.arena.prefetch(id);
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

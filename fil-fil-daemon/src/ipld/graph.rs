@@ -33,6 +33,12 @@ pub trait GraphView {
     /// Starts loading `id`'s record into the cache (a hint: it returns at once),
     /// so a walk can overlap the misses of children it will visit soon.
     fn prefetch(&self, id: u64);
+    /// The view as its concrete type, for callers with a path compiled for a
+    /// known store (the export walk has one for the DAG store's view); `None`
+    /// if the view does not offer it.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// A held block as the id graph sees it.

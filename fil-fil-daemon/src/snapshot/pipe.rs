@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
+use crate::dag::StoreView;
 use crate::ipld::{BlockGraph, GraphView};
 
 /// Output bytes per chunk (a section that does not fit starts a new chunk; a
@@ -183,7 +184,13 @@ fn gather_all(
             // Not `read_views`: this view must not queue behind a writer
             // waiting on the walk's view, or the walk, blocked on a full
             // queue, would wait for this thread forever.
-            graph.with_view(&mut |view| result = fill(&mut chunk, view));
+            graph.with_view(&mut |view| {
+                // Compiled for the DAG store's view, as the walk is.
+                result = match view.as_any().and_then(|v| v.downcast_ref::<StoreView>()) {
+                    Some(store) => fill(&mut chunk, store),
+                    None => fill(&mut chunk, view),
+                }
+            });
             result?;
         }
         out.send(chunk).map_err(|_| closed())?;
@@ -204,7 +211,7 @@ fn write_out<S: Write>(mut out: S, chunks: Receiver<Chunk>, empty: Sender<Chunk>
 }
 
 /// Copies every hole's block from `view` into `chunk`.
-fn fill(chunk: &mut Chunk, view: &dyn GraphView) -> io::Result<()> {
+fn fill<V: GraphView + ?Sized>(chunk: &mut Chunk, view: &V) -> io::Result<()> {
     let Chunk { bytes, holes, .. } = chunk;
     for (i, hole) in holes.iter().enumerate() {
         // The walk did not read leaf records, so they are cold and scattered:
