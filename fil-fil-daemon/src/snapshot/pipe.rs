@@ -217,7 +217,7 @@ fn fill<V: GraphView + ?Sized>(chunk: &mut Chunk, view: &V) -> io::Result<()> {
         // The walk did not read leaf records, so they are cold and scattered:
         // start loading a few ahead of the copy.
         if let Some(ahead) = holes.get(i + GATHER_AHEAD) {
-            view.prefetch(ahead.id);
+            view.prefetch_block(ahead.id);
         }
         let data = view.node(hole.id).data;
         let into = bytes
