@@ -204,7 +204,8 @@ impl<'s, S: BlockGet + ?Sized> SnapshotWalk<'s, S> {
     /// [`SnapshotWalk::run_raw`] for callers that can read blocks back from the
     /// store's id graph ([`BlockGet::graph`]) themselves: over the graph,
     /// leaves (dag-cbor blocks without links, raw blocks) are handed as
-    /// [`Emitted::Id`] and the walk does not read their records at all. Blocks
+    /// [`Emitted::Id`], and the walk reads no record of a dag-cbor leaf whose
+    /// length its parent's child list holds (most of them). Blocks
     /// the walk reads to follow their links come as [`Emitted::Bytes`] when
     /// they are small (their bytes are in cache) and as [`Emitted::Id`]
     /// otherwise; headers always come with their bytes. [`WalkStats::bytes`]

@@ -9,10 +9,12 @@
 //! the CAR's CID bytes come straight from the parent; a `Cid` is built only on
 //! rare paths (inline identity blocks, nodes without a list, error reports).
 //! Leaves (blocks without links to follow, about half of a chain) are handed
-//! over by id and their records are never read here, so the exporter can leave
-//! copying their bytes to another thread; so are blocks the walk reads but whose
-//! bytes are mostly cold (over [`COPY_INLINE`]). Small blocks the walk reads
-//! anyway come with their bytes.
+//! over by id and length, the length from the parent's list, so the records of
+//! leaves under [`ChildIds::MAX_LEAF_LEN`] bytes are never read here and the
+//! exporter can leave copying their bytes to another thread; so are blocks the
+//! walk reads but whose bytes are mostly cold (over [`COPY_INLINE`]). Small
+//! blocks the walk reads anyway come with their bytes. Over the DAG store's own
+//! view the walk is compiled for that type, so record reads inline.
 //!
 //! The walk is a resumable state machine: it runs a bounded number of steps per
 //! read view, so the store can let a writer in between views. Everything it keeps
