@@ -28,7 +28,7 @@ use cid::Cid;
 use super::walk::{Emitted, Link, LinkKind, Tally, WalkError, SEEN, WALKED};
 use super::walk_cid::cid_to_bytes;
 use super::{SnapshotWindow, TipsetKey};
-use crate::dag::StoreView;
+use crate::dag::store_view;
 use crate::ipld::{cid_codec_and_hash, identity_data, is_exported_codec, is_identity, leading_cid};
 use crate::ipld::{prefetch, DAG_CBOR, IDENTITY};
 use crate::ipld::{
@@ -181,7 +181,7 @@ impl<'w> GraphWalk<'w> {
             // The DAG store's view gets a walk compiled for it, so record
             // reads and prefetches inline instead of going through the vtable
             // tens of millions of times.
-            let steps = match view.as_any().and_then(|v| v.downcast_ref::<StoreView>()) {
+            let steps = match store_view(view) {
                 Some(store) => self.steps(store, &mut visit),
                 None => self.steps(view, &mut visit),
             };

@@ -56,4 +56,10 @@ pub use source::{BlockGetSource, BlockSource, SourceError};
 /// The DAG store's read view, the concrete type behind its
 /// [`GraphView`](crate::ipld::GraphView)s (the export walk is compiled for it).
 pub(crate) use state::State as StoreView;
+
+/// `view` as the DAG store's own view, if it is one: for readers with a path
+/// compiled for it, so record reads inline instead of going through the vtable.
+pub(crate) fn store_view(view: &dyn crate::ipld::GraphView) -> Option<&StoreView> {
+    view.as_any()?.downcast_ref()
+}
 pub use store::{Counters, DagConfig, DagStore, MemoryStats};

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
-use crate::dag::StoreView;
+use crate::dag::store_view;
 use crate::ipld::{BlockGraph, GraphView};
 
 /// Output bytes per chunk (a section that does not fit starts a new chunk; a
@@ -186,7 +186,7 @@ fn gather_all(
             // queue, would wait for this thread forever.
             graph.with_view(&mut |view| {
                 // Compiled for the DAG store's view, as the walk is.
-                result = match view.as_any().and_then(|v| v.downcast_ref::<StoreView>()) {
+                result = match store_view(view) {
                     Some(store) => fill(&mut chunk, store),
                     None => fill(&mut chunk, view),
                 }
@@ -315,6 +315,8 @@ impl Pipe {
         if let Some(into) = self.chunk.bytes.get_mut(at..at + data.len()) {
             into.copy_from_slice(data);
             self.chunk.len += data.len();
+        } else {
+            debug_assert!(false, "pipe write without room");
         }
     }
 
@@ -335,10 +337,7 @@ impl Pipe {
 
     #[inline]
     fn put_byte(&mut self, byte: u8) {
-        if let Some(into) = self.chunk.bytes.get_mut(self.chunk.len) {
-            *into = byte;
-            self.chunk.len += 1;
-        }
+        self.put(&[byte]);
     }
 
     fn send(&mut self) -> io::Result<()> {
