@@ -35,9 +35,11 @@ use crate::ipld::{
     BlockGraph, CborScanError, Child, ChildIds, GraphView, LeafLen, LinkCursor, RawLink,
 };
 
-/// Child lists up to this long get every child's record prefetched, walked or
-/// not (see [`GraphWalk::push`]).
-const SHORT_LIST: usize = 2;
+/// How many children ahead of the one it is on the walk asks for a child's
+/// record (see [`GraphWalk::prefetch_child`]). Processing a child takes long
+/// enough (its marks, its record, its sections) that a few children of lead
+/// cover a miss; asking further ahead only kept more misses in flight.
+const LOOK_AHEAD: usize = 4;
 
 /// Largest block the walk hands over with its bytes when it could hand it
 /// over by id: up to this size the bytes came into the cache with the record's
@@ -391,28 +393,17 @@ impl<'w> GraphWalk<'w> {
             if ids.is_empty() {
                 return false;
             }
-            // Start the loads of every child's marks together, then of the
-            // records of those not walked yet (in path-copied state most are):
-            // their cache misses overlap instead of being paid one by one as the
-            // DFS reaches them.
+            // Start the loads of every child's marks together (children sit
+            // close in the arena, so these are a few lines): their misses
+            // overlap instead of being paid one by one as the DFS reaches them.
             for id in ids.ids() {
                 self.marks.prefetch(id);
             }
-            // A short list (an actor and its state) is walked at once: checking
-            // its marks first would only wait for them.
-            let short = ids.len() <= SHORT_LIST;
-            for child in ids.iter() {
-                if !short && self.marks.walked(child.id) {
-                    continue;
-                }
-                // The child's CID is read from this node's bytes.
-                if let Some(byte) = data.get(child.cid_at) {
-                    prefetch(byte);
-                }
-                // A leaf's record is only read when bytes are handed over.
-                if !(self.by_id && child.leaf.is_some()) {
-                    view.prefetch(child.id);
-                }
+            // Then the records of the first few children; the walk asks for the
+            // rest one at a time as it moves along the list. Their marks are
+            // not in yet, so these are asked for even if walked.
+            for child in ids.iter().take(LOOK_AHEAD) {
+                self.prefetch_child(child, data, view);
             }
         }
         self.stack.push(Frame {
@@ -422,6 +413,19 @@ impl<'w> GraphWalk<'w> {
             cid_at,
         });
         true
+    }
+
+    /// Starts loading what the walk will read of `child` of the node whose
+    /// bytes are `data`: its CID there, and its record unless it is a leaf
+    /// handed over by id (whose record is only read by whoever copies it).
+    #[inline(always)]
+    fn prefetch_child<V: GraphView + ?Sized>(&self, child: Child, data: &[u8], view: &V) {
+        if let Some(byte) = data.get(child.cid_at) {
+            prefetch(byte);
+        }
+        if !(self.by_id && child.leaf.is_some()) {
+            view.prefetch(child.id);
+        }
     }
 
     /// Works through the links of a top frame without a child list (see
@@ -476,6 +480,13 @@ impl<'w> GraphWalk<'w> {
                 return Ok(());
             };
             next += 1;
+            if let Some(ahead) = list.get(next + LOOK_AHEAD - 1) {
+                // Its marks came in with the frame's push; in path-copied state
+                // most children are walked, and their records are not needed.
+                if !self.marks.walked(ahead.id) {
+                    self.prefetch_child(ahead, data, view);
+                }
+            }
             // Walked implies seen, so a walked child has both marks already.
             let before = self.marks.set(id, WALKED | SEEN);
             if before & WALKED != 0 {

@@ -32,7 +32,7 @@ const MAX_SEGMENTS: usize = 1 << (LOC_BITS - POS_BITS);
 const HEADER: usize = 8;
 /// Child count meaning "no child list kept".
 const NO_LIST: u32 = u32::MAX;
-/// How much of a record [`Arena::prefetch_record`] asks for.
+/// How much of a record [`Arena::prefetch`] asks for.
 const PREFETCH_BYTES: usize = 192;
 /// Free-list terminator (location 0 is valid, so "none" is all ones).
 const NO_NEXT: u64 = u64::MAX;
@@ -193,29 +193,16 @@ impl Arena {
             .get_mut(start..end)
     }
 
-    /// Starts loading the first 64 bytes of the record at `loc` (one or two
-    /// cache lines): its header and the start of its child list or bytes, which
-    /// a walk reads first. The rest follows from the hardware prefetcher as the
-    /// walk reads on: records sit in export walk order, and an export walk
-    /// asking for several lines per child (a node has up to 32) filled the
-    /// core's miss buffers and stalled on its own prefetches.
+    /// Starts loading the first [`PREFETCH_BYTES`] of the record at `loc`:
+    /// the whole of a small record (header, child list and bytes), which a walk
+    /// reads and copies. Callers ask for a few records at a time, never a
+    /// node's whole child list at once: that filled the core's miss buffers,
+    /// and the walk stalled on its own prefetches.
     #[inline]
     pub(crate) fn prefetch(&self, loc: u64) {
-        self.prefetch_bytes(loc, 64);
-    }
-
-    /// Starts loading the first [`PREFETCH_BYTES`] of the record at `loc`:
-    /// the whole of a small record, for a reader about to copy its bytes.
-    #[inline]
-    pub(crate) fn prefetch_record(&self, loc: u64) {
-        self.prefetch_bytes(loc, PREFETCH_BYTES);
-    }
-
-    #[inline]
-    fn prefetch_bytes(&self, loc: u64, bytes: usize) {
         let (segment, pos) = split(loc);
         if let Some(Some(seg)) = self.segments.get(segment) {
-            let end = seg.len().min(pos + bytes);
+            let end = seg.len().min(pos + PREFETCH_BYTES);
             if let Some(head) = seg.get(pos..end) {
                 for line in head.chunks(64) {
                     prefetch(&line[0]);

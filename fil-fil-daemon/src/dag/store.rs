@@ -357,11 +357,6 @@ impl GraphView for State {
         self.arena.prefetch(id);
     }
 
-    #[inline]
-    fn prefetch_block(&self, id: u64) {
-        self.arena.prefetch_record(id);
-    }
-
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }

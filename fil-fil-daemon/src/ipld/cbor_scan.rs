@@ -220,6 +220,8 @@ pub fn cid_codec_and_hash(cid: &[u8]) -> Option<(u64, u64)> {
 
 /// The common Filecoin CID prefix: v1, dag-cbor, blake2b-256, 32-byte digest.
 const DAG_CBOR_BLAKE2B_PREFIX: [u8; 6] = [0x01, 0x71, 0xa0, 0xe4, 0x02, 0x20];
+/// The same for raw blocks (chain leaves such as actor code and some state).
+const RAW_BLAKE2B_PREFIX: [u8; 6] = [0x01, 0x55, 0xa0, 0xe4, 0x02, 0x20];
 
 /// The binary CID at the start of `bytes` and its codec, read from its prefix
 /// alone (the common dag-cbor/blake2b-256 form without parsing); `None` as for
@@ -229,6 +231,7 @@ pub fn leading_cid(bytes: &[u8]) -> Option<(&[u8], u64)> {
     const LEN: usize = DAG_CBOR_BLAKE2B_PREFIX.len() + 32;
     match bytes.get(..LEN) {
         Some(cid) if cid.starts_with(&DAG_CBOR_BLAKE2B_PREFIX) => Some((cid, super::DAG_CBOR)),
+        Some(cid) if cid.starts_with(&RAW_BLAKE2B_PREFIX) => Some((cid, super::RAW)),
         _ => {
             let cid = bytes.get(..cid_len(bytes)?)?;
             Some((cid, cid_codec_and_hash(cid)?.0))
@@ -420,6 +423,11 @@ mod tests {
         let mut bytes = blake.to_bytes();
         bytes.push(0);
         assert_eq!(leading_cid(&bytes), Some((&bytes[..38], DAG_CBOR)));
+        assert_eq!(leading_cid(&bytes[..37]), None);
+        let raw = Cid::new_v1(RAW, *blake.hash());
+        let mut bytes = raw.to_bytes();
+        bytes.push(0);
+        assert_eq!(leading_cid(&bytes), Some((&bytes[..38], RAW)));
         assert_eq!(leading_cid(&bytes[..37]), None);
     }
 }

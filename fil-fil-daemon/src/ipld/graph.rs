@@ -30,15 +30,10 @@ pub trait GraphView {
     fn node(&self, id: u64) -> GraphNode<'_>;
     /// Every id is below this (bitset sizing).
     fn id_bound(&self) -> u64;
-    /// Starts loading the start of `id`'s record into the cache (a hint: it
-    /// returns at once), so a walk can overlap the misses of children it will
-    /// visit soon.
+    /// Starts loading `id`'s record into the cache (a hint: it returns at
+    /// once; all of a small record), so a walk or a copier can overlap the
+    /// misses of blocks it will reach soon.
     fn prefetch(&self, id: u64);
-    /// Like [`GraphView::prefetch`], for a reader about to copy the block's
-    /// bytes: asks for more of the record (all of a small one).
-    fn prefetch_block(&self, id: u64) {
-        self.prefetch(id);
-    }
     /// The view as its concrete type, for callers with a path compiled for a
     /// known store (the export walk has one for the DAG store's view); `None`
     /// if the view does not offer it.

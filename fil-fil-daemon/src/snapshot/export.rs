@@ -244,8 +244,16 @@ pub fn export_to_path<S: BlockGet + ?Sized>(
         .tempfile_in(dir)
         .map_err(file_err)?;
     let file = tmp.as_file().try_clone().map_err(file_err)?;
+    let started = std::time::Instant::now();
     let (file, summary) = export(store, head, options, WritebackFile::new(file), progress)?;
+    let written = started.elapsed();
     file.sync().map_err(file_err)?;
+    // Shows whether the disk kept up: the sync waits only for what is left.
+    tracing::debug!(
+        export_ms = written.as_millis(),
+        sync_ms = (started.elapsed() - written).as_millis(),
+        "export file synced"
+    );
     tmp.persist(path).map_err(|e| file_err(e.error))?;
     Ok(summary)
 }

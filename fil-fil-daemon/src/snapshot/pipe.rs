@@ -81,6 +81,8 @@ pub(super) struct Pipe {
     full: Option<SyncSender<Chunk>>,
     empty: Receiver<Chunk>,
     written: Arc<AtomicU64>,
+    /// Time the walk waited for room in the gather thread's queue.
+    blocked: std::time::Duration,
 }
 
 /// Runs `body` with a [`Pipe`] whose bytes two scoped threads write out: a
@@ -116,9 +118,13 @@ where
         let counter = Arc::clone(&written);
         let output = scope.spawn(move || {
             let sink = Counting(open(out)?, &counter);
-            let Counting(sink, _) = write_out(sink, out_rx, empty_tx)?;
+            let (Counting(sink, _), write_ms) = write_out(sink, out_rx, empty_tx)?;
             let out = close(sink);
-            tracing::debug!(cpu_ms = thread_cpu_ms(), "export output thread done");
+            tracing::debug!(
+                cpu_ms = thread_cpu_ms(),
+                write_ms,
+                "export output thread done"
+            );
             out
         });
         let gather = scope.spawn(move || {
@@ -132,14 +138,17 @@ where
             full: Some(full_tx),
             empty: empty_rx,
             written: Arc::clone(&written),
+            blocked: std::time::Duration::ZERO,
         };
         let walk_started = thread_cpu_ms();
+        let mut blocked_ms = 0;
         let result = body(pipe).and_then(|(value, mut pipe)| {
             pipe.finish()?;
+            blocked_ms = pipe.blocked.as_millis();
             Ok(value)
         });
         let cpu_ms = thread_cpu_ms() - walk_started;
-        tracing::debug!(cpu_ms, "export walk done");
+        tracing::debug!(cpu_ms, blocked_ms, "export walk done");
         // On error the pipe was dropped inside `body`, closing the channel, so
         // both threads end either way (the output thread once the gather
         // thread's end of its channel is gone).
@@ -199,15 +208,24 @@ fn gather_all(
 }
 
 /// The output thread: writes chunks in order and hands them back to the walk.
-fn write_out<S: Write>(mut out: S, chunks: Receiver<Chunk>, empty: Sender<Chunk>) -> io::Result<S> {
+/// Also returns the milliseconds spent inside the sink's writes (CPU plus any
+/// sleep in the kernel's dirty-page throttling), for the debug log.
+fn write_out<S: Write>(
+    mut out: S,
+    chunks: Receiver<Chunk>,
+    empty: Sender<Chunk>,
+) -> io::Result<(S, u128)> {
+    let mut writing = std::time::Duration::ZERO;
     for mut chunk in chunks {
+        let started = std::time::Instant::now();
         out.write_all(chunk.output())?;
+        writing += started.elapsed();
         chunk.clear();
         // The walk may have finished and dropped its end: nothing to reuse then.
         let _ = empty.send(chunk);
     }
     out.flush()?;
-    Ok(out)
+    Ok((out, writing.as_millis()))
 }
 
 /// Copies every hole's block from `view` into `chunk`.
@@ -217,7 +235,7 @@ fn fill<V: GraphView + ?Sized>(chunk: &mut Chunk, view: &V) -> io::Result<()> {
         // The walk did not read leaf records, so they are cold and scattered:
         // start loading a few ahead of the copy.
         if let Some(ahead) = holes.get(i + GATHER_AHEAD) {
-            view.prefetch_block(ahead.id);
+            view.prefetch(ahead.id);
         }
         let data = view.node(hole.id).data;
         let into = bytes
@@ -347,7 +365,10 @@ impl Pipe {
         let next = self.empty.try_recv().unwrap_or_else(|_| Chunk::new());
         let full = std::mem::replace(&mut self.chunk, next);
         let sender = self.full.as_ref().ok_or_else(closed)?;
-        sender.send(full).map_err(|_| closed())
+        let started = std::time::Instant::now();
+        let sent = sender.send(full).map_err(|_| closed());
+        self.blocked += started.elapsed();
+        sent
     }
 
     /// Sends the last chunk and closes the pipe.
