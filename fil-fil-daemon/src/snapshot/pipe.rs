@@ -20,6 +20,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::dag::store_view;
 use crate::ipld::{BlockGraph, GraphView};
@@ -82,7 +83,7 @@ pub(super) struct Pipe {
     empty: Receiver<Chunk>,
     written: Arc<AtomicU64>,
     /// Time the walk waited for room in the gather thread's queue.
-    blocked: std::time::Duration,
+    blocked: Duration,
 }
 
 /// Runs `body` with a [`Pipe`] whose bytes two scoped threads write out: a
@@ -138,7 +139,7 @@ where
             full: Some(full_tx),
             empty: empty_rx,
             written: Arc::clone(&written),
-            blocked: std::time::Duration::ZERO,
+            blocked: Duration::ZERO,
         };
         let walk_started = thread_cpu_ms();
         let mut blocked_ms = 0;
@@ -174,7 +175,7 @@ fn thread_cpu_ms() -> u128 {
     #[cfg(target_os = "linux")]
     {
         let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32).as_millis()
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32).as_millis()
     }
     #[cfg(not(target_os = "linux"))]
     0
@@ -208,16 +209,17 @@ fn gather_all(
 }
 
 /// The output thread: writes chunks in order and hands them back to the walk.
-/// Also returns the milliseconds spent inside the sink's writes (CPU plus any
-/// sleep in the kernel's dirty-page throttling), for the debug log.
+/// Also returns the milliseconds spent inside the sink's writes (CPU, and any
+/// wait: dirty-page throttling, a full disk queue, preemption), for the debug
+/// log.
 fn write_out<S: Write>(
     mut out: S,
     chunks: Receiver<Chunk>,
     empty: Sender<Chunk>,
 ) -> io::Result<(S, u128)> {
-    let mut writing = std::time::Duration::ZERO;
+    let mut writing = Duration::ZERO;
     for mut chunk in chunks {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         out.write_all(chunk.output())?;
         writing += started.elapsed();
         chunk.clear();
@@ -365,7 +367,7 @@ impl Pipe {
         let next = self.empty.try_recv().unwrap_or_else(|_| Chunk::new());
         let full = std::mem::replace(&mut self.chunk, next);
         let sender = self.full.as_ref().ok_or_else(closed)?;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let sent = sender.send(full).map_err(|_| closed());
         self.blocked += started.elapsed();
         sent
