@@ -26,8 +26,11 @@ use crate::dag::store_view;
 use crate::ipld::{BlockGraph, GraphView};
 
 /// Output bytes per chunk (a section that does not fit starts a new chunk; a
-/// block larger than a chunk gets a chunk of its own size).
-pub(super) const CHUNK: usize = 4 << 20;
+/// block larger than a chunk gets a chunk of its own size). Small enough that
+/// the dozen or so chunks in flight stay in the shared cache between the walk,
+/// the gather copy and the kernel's copy (and the export holds little memory
+/// above the store); large enough that a `write` per chunk costs nothing.
+pub(super) const CHUNK: usize = 1 << 20;
 /// Full chunks queued ahead of each of the gather and output threads (bounds
 /// memory to a few chunks).
 const QUEUE: usize = 4;
