@@ -54,8 +54,8 @@ fn mib_s(bytes: u64, d: Duration) -> f64 {
 /// Writes `bytes` zero bytes in 1 MiB chunks (the export pipe's chunk size)
 /// through the export's own [`WritebackFile`], then fsyncs: the sequential write
 /// ceiling of the device for the export's byte count, with the same syscalls.
-/// (Until session 7 both used 4 MiB; a standalone test found no difference in
-/// the kernel's cost between the two sizes.)
+/// (Until session 7 both used 4 MiB; a standalone test found no consistent
+/// difference in the kernel's CPU between the two sizes.)
 fn raw_write(path: &Path, bytes: u64) -> io::Result<Duration> {
     let chunk = vec![0u8; 1 << 20];
     let start = Instant::now();

@@ -27,9 +27,9 @@ use crate::ipld::{BlockGraph, GraphView};
 
 /// Output bytes per chunk (a section that does not fit starts a new chunk; a
 /// block larger than a chunk gets a chunk of its own size). Small enough that
-/// the dozen or so chunks in flight stay in the shared cache between the walk,
-/// the gather copy and the kernel's copy (and the export holds little memory
-/// above the store); large enough that a `write` per chunk costs nothing.
+/// the dozen or so chunks in flight can stay in the shared cache between the
+/// walk, the gather copy and the kernel's copy (1 MiB measured a few percent
+/// faster than 4 MiB); large enough that a `write` per chunk costs little.
 pub(super) const CHUNK: usize = 1 << 20;
 /// Full chunks queued ahead of each of the gather and output threads (bounds
 /// memory to a few chunks).
